@@ -1,0 +1,119 @@
+# hivejob: GNU make. Everything built goes under build/.
+# Honours CC, CFLAGS, CPPFLAGS, LDFLAGS, PREFIX and DESTDIR.
+
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+SBINDIR		?= $(PREFIX)/sbin
+LIBEXECDIR	?= $(PREFIX)/libexec/hivejob
+DATADIR		?= $(PREFIX)/share/hivejob
+MANDIR		?= $(PREFIX)/share/man
+SYSCONFDIR	?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+
+CC		?= cc
+CFLAGS		?= -O2 -g
+PKG_CONFIG	?= pkg-config
+WARNINGS	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+		   -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
+PKGS		 = libpq json-c
+
+B		 = build
+ALL_CPPFLAGS	 = -D_GNU_SOURCE -Icommon -Ictl $(CPPFLAGS)
+ALL_CFLAGS	 = -std=gnu11 $(WARNINGS) $(CFLAGS) \
+		   $(shell $(PKG_CONFIG) --cflags $(PKGS))
+LIBS		 = $(shell $(PKG_CONFIG) --libs $(PKGS))
+
+COMMON_SRC	 = common/log.c common/util.c common/db.c common/migrate.c
+SQL_FILES	 = sql/river/main.sql $(sort $(wildcard sql/hivejob/[0-9][0-9][0-9]_*.sql))
+CTL_SRC		 = ctl/hivejobctl.c ctl/table.c ctl/cmd_migrate.c ctl/cmd_enqueue.c \
+		   ctl/cmd_jobs.c
+
+COMMON_OBJ	 = $(COMMON_SRC:%.c=$(B)/obj/%.o) $(B)/obj/sql_embed.o
+CTL_OBJ		 = $(CTL_SRC:%.c=$(B)/obj/%.o)
+
+PROGS		 = $(B)/bin/hivejobctl
+MANPAGES	 = $(wildcard man/*.[1-8])
+
+TEST_UNIT_SRC	 = $(wildcard tests/unit/test_*.c)
+TEST_INTEG_SRC	 = $(wildcard tests/integ/test_*.c)
+TEST_LIB_SRC	 = tests/lib/th.c
+TESTS		 = $(TEST_UNIT_SRC:tests/unit/%.c=$(B)/tests/unit_%) \
+		   $(TEST_INTEG_SRC:tests/integ/%.c=$(B)/tests/integ_%)
+
+.PHONY: all check demo bench install uninstall clean lint deps
+.DELETE_ON_ERROR:
+
+all: $(PROGS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/sql_embed.c: scripts/sql2c $(SQL_FILES)
+	@mkdir -p $(@D)
+	scripts/sql2c $@ $(SQL_FILES)
+
+$(B)/obj/sql_embed.o: $(B)/sql_embed.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/lib/libhivejob.a: $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/bin/hivejobctl: $(CTL_OBJ) $(B)/lib/libhivejob.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Tests link the code under test straight in (as pgbouncer's do).
+define test_rule
+$(B)/tests/$(1)_%: tests/$(1)/%.c $(TEST_LIB_SRC) tests/lib/th.h $(B)/lib/libhivejob.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CPPFLAGS) -Itests/lib $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ \
+	    $$(filter %.c,$$^) $(B)/lib/libhivejob.a $$(LIBS) -lcriterion
+endef
+$(eval $(call test_rule,unit))
+$(eval $(call test_rule,integ))
+
+deps:
+	@scripts/deps test
+
+check:
+	@scripts/deps test
+	@$(MAKE) --no-print-directory all $(TESTS)
+	tests/run $(TESTS)
+
+demo:
+	@scripts/deps demo
+	@$(MAKE) --no-print-directory all
+	scripts/pgtmp run scripts/demo
+
+lint: all
+	mandoc -Tlint -Wwarning $(MANPAGES)
+	sh -n scripts/deps scripts/sql2c
+	bash -n scripts/pgtmp scripts/demo tests/run
+	@if command -v cppcheck >/dev/null; then \
+	    cppcheck -q --error-exitcode=1 --enable=warning,portability \
+	    --inline-suppr -D_GNU_SOURCE -Icommon -Ictl common ctl; fi
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql/river \
+	    $(DESTDIR)$(DATADIR)/sql/hivejob
+	install -m 0755 $(B)/bin/hivejobctl $(DESTDIR)$(BINDIR)/
+	install -m 0644 sql/river/main.sql $(DESTDIR)$(DATADIR)/sql/river/
+	install -m 0644 $(wildcard sql/hivejob/*.sql) $(DESTDIR)$(DATADIR)/sql/hivejob/
+	@for m in $(MANPAGES); do \
+	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	    echo install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
+	    install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/hivejobctl
+	rm -rf $(DESTDIR)$(DATADIR)
+	@for m in $(MANPAGES); do s=$${m##*.}; b=$${m##*/}; \
+	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$$b; done
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

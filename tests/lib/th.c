@@ -1,0 +1,229 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "th.h"
+
+static char	 th_dbname[64];
+static PGconn	*th_pg;
+
+static PGconn	*th_connect(const char *);
+static char	*th_vsql(int, const char *, va_list);
+static int	 th_drain(int, char **, size_t *);
+
+static PGconn *
+th_connect(const char *db)
+{
+	const char	*keys[] = { "dbname", NULL };
+	const char	*vals[] = { db, NULL };
+	PGconn		*c;
+
+	c = PQconnectdbParams(keys, vals, 0);
+	cr_assert(PQstatus(c) == CONNECTION_OK, "connect %s: %s", db,
+	    PQerrorMessage(c));
+	return c;
+}
+
+/*
+ * A database of its own for this test, named after the process: Criterion
+ * runs each test in a fresh process, so names never collide and tests may
+ * run in parallel. PGDATABASE points the programs under test at it.
+ */
+void
+th_db_fresh(void)
+{
+	static unsigned	 n;
+	PGconn		*admin;
+	PGresult	*r;
+	char		 q[128];
+
+	snprintf(th_dbname, sizeof(th_dbname), "t_%ld_%u", (long)getpid(), n++);
+	admin = th_connect("postgres");
+	snprintf(q, sizeof(q), "CREATE DATABASE %s TEMPLATE template0", th_dbname);
+	r = PQexec(admin, q);
+	cr_assert(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", q,
+	    PQerrorMessage(admin));
+	PQclear(r);
+	PQfinish(admin);
+	setenv("PGDATABASE", th_dbname, 1);
+	if (th_pg)
+		PQfinish(th_pg);
+	th_pg = th_connect(th_dbname);
+}
+
+const char *
+th_db_name(void)
+{
+	return th_dbname;
+}
+
+PGconn *
+th_conn(void)
+{
+	return th_pg;
+}
+
+/* want_ok: the statement must succeed (value of row 0, column 0, or NULL). */
+static char *
+th_vsql(int want_ok, const char *fmt, va_list ap)
+{
+	char		*q, *v = NULL;
+	PGresult	*r;
+	int		 ok;
+
+	cr_assert(vasprintf(&q, fmt, ap) >= 0);
+	r = PQexec(th_pg, q);
+	ok = PQresultStatus(r) == PGRES_TUPLES_OK ||
+	    PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (want_ok) {
+		cr_assert(ok, "SQL failed: %s\n%s", q, PQresultErrorMessage(r));
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 &&
+		    !PQgetisnull(r, 0, 0))
+			v = strdup(PQgetvalue(r, 0, 0));
+	} else {
+		cr_assert(!ok, "SQL should have failed: %s", q);
+		v = strdup(PQresultErrorField(r, PG_DIAG_SQLSTATE));
+	}
+	PQclear(r);
+	free(q);
+	return v;
+}
+
+char *
+th_sql(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*v;
+
+	va_start(ap, fmt);
+	v = th_vsql(1, fmt, ap);
+	va_end(ap);
+	return v;
+}
+
+void
+th_sql_ok(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	free(th_vsql(1, fmt, ap));
+	va_end(ap);
+}
+
+/* The statement must fail; returns its SQLSTATE. */
+char *
+th_sql_err(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*v;
+
+	va_start(ap, fmt);
+	v = th_vsql(0, fmt, ap);
+	va_end(ap);
+	return v;
+}
+
+const char *
+th_bin(const char *name)
+{
+	static char	 path[4096];
+	const char	*dir = getenv("HIVEJOB_BIN");
+
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "build/bin", name);
+	return path;
+}
+
+/* Read what is there; 1 at end of file. */
+static int
+th_drain(int fd, char **acc, size_t *len)
+{
+	char	buf[65536];
+	ssize_t	n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		*acc = realloc(*acc, *len + (size_t)n + 1);
+		memcpy(*acc + *len, buf, (size_t)n);
+		*len += (size_t)n;
+		(*acc)[*len] = '\0';
+	}
+	return n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR);
+}
+
+/*
+ * Run argv, collecting stdout and stderr (each may be NULL to discard).
+ * Returns the exit status, or 128 + the signal that killed it.
+ */
+int
+th_run(char **out, char **err, const char *const *argv)
+{
+	int	 po[2], pe[2], st;
+	char	*o = calloc(1, 1), *e = calloc(1, 1);
+	size_t	 ol = 0, el = 0;
+	pid_t	 pid;
+	struct pollfd pfd[2];
+
+	cr_assert(pipe2(po, O_CLOEXEC) == 0 && pipe2(pe, O_CLOEXEC) == 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		execv(argv[0], (char *const *)argv);
+		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	fcntl(po[0], F_SETFL, O_NONBLOCK);
+	fcntl(pe[0], F_SETFL, O_NONBLOCK);
+	pfd[0] = (struct pollfd){ .fd = po[0], .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = pe[0], .events = POLLIN };
+	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
+		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+			break;
+		if (pfd[0].revents && th_drain(po[0], &o, &ol))
+			pfd[0].fd = -1;
+		if (pfd[1].revents && th_drain(pe[0], &e, &el))
+			pfd[1].fd = -1;
+	}
+	close(po[0]);
+	close(pe[0]);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	if (out)
+		*out = o;
+	else
+		free(o);
+	if (err)
+		*err = e;
+	else
+		free(e);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Run build/bin/hivejobctl with the given arguments (NULL-terminated). */
+int
+th_ctl(char **out, char **err, ...)
+{
+	const char	*argv[64];
+	va_list		 ap;
+	int		 n = 0;
+
+	argv[n++] = strdup(th_bin("hivejobctl"));
+	va_start(ap, err);
+	while (n < 63 && (argv[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	return th_run(out, err, argv);
+}
