@@ -17,20 +17,30 @@ WARNINGS	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 PKGS		 = libpq json-c
 
 B		 = build
-ALL_CPPFLAGS	 = -D_GNU_SOURCE -Icommon -Ictl $(CPPFLAGS)
+ALL_CPPFLAGS	 = -D_GNU_SOURCE -Icommon -Ictl -Isupervisor -Irunner \
+		   -DHIVEJOB_LIBEXECDIR='"$(LIBEXECDIR)"' $(CPPFLAGS)
 ALL_CFLAGS	 = -std=gnu11 $(WARNINGS) $(CFLAGS) \
 		   $(shell $(PKG_CONFIG) --cflags $(PKGS))
 LIBS		 = $(shell $(PKG_CONFIG) --libs $(PKGS))
 
-COMMON_SRC	 = common/log.c common/util.c common/db.c common/migrate.c
+COMMON_SRC	 = common/log.c common/util.c common/db.c common/migrate.c \
+		   common/text.c
 SQL_FILES	 = sql/river/main.sql $(sort $(wildcard sql/hivejob/[0-9][0-9][0-9]_*.sql))
 CTL_SRC		 = ctl/hivejobctl.c ctl/table.c ctl/cmd_migrate.c ctl/cmd_enqueue.c \
 		   ctl/cmd_jobs.c
 
-COMMON_OBJ	 = $(COMMON_SRC:%.c=$(B)/obj/%.o) $(B)/obj/sql_embed.o
-CTL_OBJ		 = $(CTL_SRC:%.c=$(B)/obj/%.o)
+SUP_SRC		 = supervisor/main.c supervisor/conf.c supervisor/priv.c \
+		   supervisor/loop.c supervisor/pgconn.c supervisor/jobs.c \
+		   supervisor/child.c supervisor/jobdoc.c
+RUNNER_SRC	 = runner/spawn.c runner/outcome.c
+WORKERS		 = $(B)/libexec/hivejob-noop
 
-PROGS		 = $(B)/bin/hivejobctl
+COMMON_OBJ	 = $(COMMON_SRC:%.c=$(B)/obj/%.o) $(B)/obj/sql_embed.o \
+		   $(RUNNER_SRC:%.c=$(B)/obj/%.o)
+CTL_OBJ		 = $(CTL_SRC:%.c=$(B)/obj/%.o)
+SUP_OBJ		 = $(SUP_SRC:%.c=$(B)/obj/%.o)
+
+PROGS		 = $(B)/bin/hivejobctl $(B)/bin/hivejobd $(WORKERS)
 MANPAGES	 = $(wildcard man/*.[1-8])
 
 TEST_UNIT_SRC	 = $(wildcard tests/unit/test_*.c)
@@ -65,6 +75,15 @@ $(B)/bin/hivejobctl: $(CTL_OBJ) $(B)/lib/libhivejob.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(B)/bin/hivejobd: $(SUP_OBJ) $(B)/lib/libhivejob.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The smallest worker: static, so its exec measures the runner, not ld.so.
+$(B)/libexec/hivejob-noop: workers/noop.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -static -o $@ $<
+
 # Tests link the code under test straight in (as pgbouncer's do).
 define test_rule
 $(B)/tests/$(1)_%: tests/$(1)/%.c $(TEST_LIB_SRC) tests/lib/th.h $(B)/lib/libhivejob.a
@@ -74,6 +93,8 @@ $(B)/tests/$(1)_%: tests/$(1)/%.c $(TEST_LIB_SRC) tests/lib/th.h $(B)/lib/libhiv
 endef
 $(eval $(call test_rule,unit))
 $(eval $(call test_rule,integ))
+
+$(B)/tests/unit_test_conf: supervisor/conf.c
 
 deps:
 	@scripts/deps test

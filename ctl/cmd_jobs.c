@@ -143,8 +143,10 @@ cmd_list(struct ctl *c, int argc, char **argv)
 }
 
 /*
- * errors is a Postgres array of jsonb, decoded by the query into one line
- * per attempt: "attempt\tat\terror\ttrace".
+ * errors is a Postgres array of jsonb, decoded by the query into records
+ * separated by RS (0x1e) of fields separated by US (0x1f): attempt, at,
+ * error, trace. The trace (a worker's output) is shown indented, line by
+ * line, each line cleaned for the terminal.
  */
 static void
 show_errors(const char *lines)
@@ -154,11 +156,11 @@ show_errors(const char *lines)
 	int	 i;
 
 	printf("errors:\n");
-	for (line = strtok_r(copy, "\n", &save); line;
-	    line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(copy, "\x1e", &save); line;
+	    line = strtok_r(NULL, "\x1e", &save)) {
 		f[0] = line;
 		for (i = 1; i < 4; i++) {
-			f[i] = f[i - 1] ? strchr(f[i - 1], '\t') : NULL;
+			f[i] = f[i - 1] ? strchr(f[i - 1], '\x1f') : NULL;
 			if (f[i])
 				*f[i]++ = '\0';
 		}
@@ -166,8 +168,13 @@ show_errors(const char *lines)
 		text_clean(f[2] ? f[2] : "", clean, strlen(lines) + 1);
 		printf("  attempt %s at %s: %s\n", f[0], f[1] ? f[1] : "?", clean);
 		if (f[3] && *f[3]) {
-			text_clean(f[3], clean, strlen(lines) + 1);
-			printf("    trace: %s\n", clean);
+			char *tl, *tsave = NULL;
+			printf("    output:\n");
+			for (tl = strtok_r(f[3], "\n", &tsave); tl;
+			    tl = strtok_r(NULL, "\n", &tsave)) {
+				text_clean(tl, clean, strlen(lines) + 1);
+				printf("      %s\n", clean);
+			}
 		}
 		free(clean);
 	}
@@ -217,8 +224,8 @@ cmd_show(struct ctl *c, int argc, char **argv)
 		    " finalized_at, scheduled_at, priority, jsonb_pretty(args) AS args,"
 		    " attempted_by, kind, jsonb_pretty(metadata) AS metadata, queue, tags,"
 		    " encode(unique_key, 'hex') AS unique_key, unique_states,"
-		    " (SELECT string_agg(concat_ws(E'\\t', e->>'attempt', e->>'at',"
-		    "   e->>'error', e->>'trace'), E'\\n' ORDER BY n)"
+		    " (SELECT string_agg(concat_ws(E'\\x1f', e->>'attempt', e->>'at',"
+		    "   e->>'error', e->>'trace'), E'\\x1e' ORDER BY n)"
 		    "  FROM unnest(errors) WITH ORDINALITY AS u(e, n)) AS errors"
 		    " FROM river_job WHERE id = $1::bigint",
 		    1, NULL, p, NULL, NULL, 0);

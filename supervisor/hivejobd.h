@@ -1,0 +1,168 @@
+/*
+ * hivejobd: the supervisor. One thread, one poll() loop: two database
+ * connections (work and LISTEN), a signalfd, three pipes per child, timers.
+ * Memory is per running child and per claimed batch, never per job ever
+ * worked, because fork() cost grows with our size.
+ */
+#ifndef HIVEJOB_HIVEJOBD_H
+#define HIVEJOB_HIVEJOBD_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <libpq-fe.h>
+
+#include "conf.h"
+#include "util.h"
+
+#define HIVEJOB_VERSION	"0.3.0"
+
+/* A claimed job before it runs (and, for apply, while it runs). */
+struct job {
+	struct job	*next;
+	int64_t		 id;
+	int		 attempt;
+	int		 max_attempts;
+	int		 priority;
+	char		*kind;
+	char		*queue;
+	char		*args;		/* JSON text; NULL when over max_args */
+	int64_t		 args_len;
+	char		*metadata;
+	char		*scheduled_at;	/* unix seconds, as text */
+	char		*input;		/* load's result, JSON text, or NULL */
+};
+
+struct child {
+	pid_t		 pid;		/* 0: the slot is free */
+	int		 slot;
+	int		 dirty;		/* a job ran here since the last sweep */
+	int64_t		 freed_ms;
+	struct job	*job;
+	int		 out_fd, result_fd, status_fd;
+	char		*ring;		/* the tail of stdout+stderr */
+	size_t		 ring_cap, ring_total;
+	struct buf	 result;
+	int		 result_trunc;
+	struct buf	 status;
+	int64_t		 start_ms, deadline_ms, kill_ms;
+	int		 sig_sent, timed_out, cancelled, interrupted;
+	/* What the finish needs from the kind, copied: a reload may come. */
+	int64_t		 timeout_ms;
+	uint64_t	 rl_as, rl_cpu_s, rl_fsize, rl_nproc;
+	char		*retry_json;
+	char		*apply;
+	char		**secrets;
+	int		 nsecrets;
+};
+
+/* An outcome waiting to be written, as an element of hivejob_finish(). */
+struct finish {
+	struct finish	*next;
+	int64_t		 job_id;
+	char		*json;
+};
+
+enum pg_state {
+	PG_DOWN,	/* waiting for reconnect_ms */
+	PG_CONNECTING,
+	PG_IDLE,
+	PG_BUSY
+};
+
+enum pg_task {
+	TASK_NONE,
+	TASK_SETUP,	/* schema and migration version */
+	TASK_RECOVER,	/* our own rows that we do not hold */
+	TASK_FINISH,
+	TASK_LOAD,
+	TASK_CLAIM,
+	TASK_SCHEDULE,
+	TASK_QUEUES,
+	TASK_LISTEN
+};
+
+struct pgconn {
+	const char	*name;
+	PGconn		*conn;
+	enum pg_state	 state;
+	enum pg_task	 task;
+	int64_t		 deadline_ms;	/* connect or statement */
+	int64_t		 reconnect_ms;
+	int64_t		 backoff_ms;
+	int		 ready;		/* setup done since the last connect */
+	int		 setup_done_once;
+	int		 want_write;
+	int		 checked;	/* migration version checked */
+};
+
+struct sup {
+	struct conf	*conf;
+	const char	*conf_path;
+	char		*schema;	/* resolved */
+	char		*chan_insert, *chan_control;
+	int		 sigfd;
+	struct pgconn	 db, listen;
+	struct child	*children;	/* conf->max_children slots */
+	int		 nrunning;
+	struct job	*ready;		/* claimed, loaded, waiting for a slot */
+	struct job	*loading;	/* claimed, waiting for load */
+	int		 nready, nloading;
+	struct finish	*finishes, *inflight;
+	int		 nfinishes;
+	char		*inflight_claim_queue;
+	int		 claim_wanted;
+	int		 claim_queue_next;
+	int64_t		 next_poll_ms, next_schedule_ms, next_queues_ms;
+	int64_t		 next_sweep_ms;
+	int		 stopping;	/* 1 draining, 2 now */
+	int64_t		 drain_deadline_ms;
+	uint64_t	 jobs_done;
+};
+
+extern struct sup sup;
+
+int64_t	 now_ms(void);
+
+/* priv.c */
+int	 priv_setup(const struct conf *);
+
+/* pgconn.c */
+void	 pg_start(struct pgconn *);
+void	 pg_poll_connect(struct pgconn *);
+void	 pg_lost(struct pgconn *, const char *);
+int	 pg_send(struct pgconn *, enum pg_task, const char *, int, const char *const *);
+int	 pg_fd(const struct pgconn *);
+int	 pg_wants_write(const struct pgconn *);
+
+/* jobs.c */
+void	 jobs_on_connect(void);
+void	 jobs_next_task(void);
+void	 jobs_result(enum pg_task, PGresult *);
+void	 jobs_task_failed(enum pg_task);
+void	 jobs_notify(const char *, const char *);
+void	 job_free(struct job *);
+void	 finish_add(int64_t, char *);
+
+/* loop.c */
+void	 loop_run(void);
+
+/* child.c */
+void	 child_start(struct job *);
+void	 child_io(struct child *, int);
+void	 child_reap_all(void);
+void	 child_deadlines(int64_t);
+int64_t	 child_next_deadline(void);
+void	 child_cancel(int64_t);
+void	 child_kill_all(int);
+int	 child_free_slots(void);
+int	 child_running_kind(const char *);
+int	 child_running_queue(const char *);
+void	 child_sweep_idle(int64_t);
+int	 job_finish_early(struct job *, const char *, const char *, const char *);
+
+/* jobdoc.c */
+void	 json_str(struct buf *, const char *);
+char	*jobdoc_build(const struct job *, const struct kind_conf *, int64_t, int);
+
+#endif

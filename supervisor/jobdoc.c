@@ -1,0 +1,84 @@
+/*
+ * jobdoc: the JSON a worker reads on stdin (hivejob-worker(7)). args,
+ * metadata and input arrive from Postgres as JSON text and are spliced in
+ * as they are; only our own strings need escaping.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "hivejobd.h"
+
+/* Append s as a JSON string. */
+void
+json_str(struct buf *b, const char *s)
+{
+	const unsigned char *p;
+
+	buf_addc(b, '"');
+	for (p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			buf_adds(b, "\\\"");
+			break;
+		case '\\':
+			buf_adds(b, "\\\\");
+			break;
+		case '\n':
+			buf_adds(b, "\\n");
+			break;
+		case '\t':
+			buf_adds(b, "\\t");
+			break;
+		case '\r':
+			buf_adds(b, "\\r");
+			break;
+		default:
+			if (*p < 0x20)
+				buf_printf(b, "\\u%04x", *p);
+			else
+				buf_addc(b, (char)*p);
+		}
+	}
+	buf_addc(b, '"');
+}
+
+/*
+ * with_settings: the worker's document (settings, secrets included);
+ * without: the document load and apply functions see.
+ */
+char *
+jobdoc_build(const struct job *j, const struct kind_conf *k, int64_t deadline_s,
+    int with_settings)
+{
+	struct buf	b;
+	int		i;
+
+	buf_init(&b);
+	buf_printf(&b, "{\"id\":%lld,\"kind\":", (long long)j->id);
+	json_str(&b, j->kind);
+	buf_adds(&b, ",\"args\":");
+	buf_adds(&b, j->args ? j->args : "null");
+	buf_printf(&b, ",\"attempt\":%d,\"max_attempts\":%d,\"queue\":",
+	    j->attempt, j->max_attempts);
+	json_str(&b, j->queue);
+	buf_printf(&b, ",\"priority\":%d,\"metadata\":%s,\"scheduled_at\":%s",
+	    j->priority, j->metadata ? j->metadata : "{}",
+	    j->scheduled_at ? j->scheduled_at : "null");
+	if (deadline_s)
+		buf_printf(&b, ",\"deadline\":%lld", (long long)deadline_s);
+	if (with_settings && k) {
+		buf_adds(&b, ",\"settings\":{");
+		for (i = 0; i < k->nsettings; i++) {
+			if (i)
+				buf_addc(&b, ',');
+			json_str(&b, k->settings[i].key);
+			buf_addc(&b, ':');
+			json_str(&b, k->settings[i].value);
+		}
+		buf_addc(&b, '}');
+	}
+	buf_adds(&b, ",\"input\":");
+	buf_adds(&b, j->input ? j->input : "null");
+	buf_adds(&b, "}\n");
+	return b.data;
+}
