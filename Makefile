@@ -46,6 +46,7 @@ MANPAGES	 = $(wildcard man/*.[1-8])
 TEST_UNIT_SRC	 = $(wildcard tests/unit/test_*.c)
 TEST_INTEG_SRC	 = $(wildcard tests/integ/test_*.c)
 TEST_LIB_SRC	 = tests/lib/th.c
+TEST_WORKERS	 = $(patsubst tests/workers/%.c,$(B)/tests/workers/%,$(wildcard tests/workers/*.c))
 TESTS		 = $(TEST_UNIT_SRC:tests/unit/%.c=$(B)/tests/unit_%) \
 		   $(TEST_INTEG_SRC:tests/integ/%.c=$(B)/tests/integ_%)
 
@@ -96,12 +97,17 @@ $(eval $(call test_rule,integ))
 
 $(B)/tests/unit_test_conf: supervisor/conf.c
 
+# Workers that misbehave on purpose, for the runner's tests.
+$(B)/tests/workers/%: tests/workers/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
 deps:
 	@scripts/deps test
 
 check:
 	@scripts/deps test
-	@$(MAKE) --no-print-directory all $(TESTS)
+	@$(MAKE) --no-print-directory all $(TESTS) $(TEST_WORKERS)
 	tests/run $(TESTS)
 
 demo:

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -226,4 +227,153 @@ th_ctl(char **out, char **err, ...)
 	va_end(ap);
 	argv[n] = NULL;
 	return th_run(out, err, argv);
+}
+
+int
+th_root(void)
+{
+	return geteuid() == 0;
+}
+
+const char *
+th_prefix(void)
+{
+	const char *p = getenv("HIVEJOB_TEST_PREFIX");
+
+	cr_assert_not_null(p, "HIVEJOB_TEST_PREFIX is not set: run the tests with tests/run");
+	return p;
+}
+
+void
+th_daemon_start(struct th_daemon *d, const char *fmt, ...)
+{
+	va_list	 ap;
+	FILE	*f;
+	char	*extra;
+	int	 fd;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->dir, sizeof(d->dir), "/tmp/hivejob-test.XXXXXX");
+	cr_assert_not_null(mkdtemp(d->dir));
+	chmod(d->dir, 0755);
+	snprintf(d->conf, sizeof(d->conf), "%s/hivejobd.conf", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
+	/* Tests run in parallel: each daemon gets uids no other one uses. */
+	d->uid_base = 2100000 + (unsigned)(getpid() % 20000) * 64;
+
+	va_start(ap, fmt);
+	cr_assert(vasprintf(&extra, fmt, ap) >= 0);
+	va_end(ap);
+	cr_assert_not_null(f = fopen(d->conf, "w"));
+	fprintf(f, "[database]\nconninfo =\n\n[supervisor]\nid = test-%ld\n"
+	    "job_uid_base = %u\nworkdir = %s/work\npoll_interval = 200ms\n"
+	    "kill_grace = 1s\n%s\n%s\n", (long)getpid(), d->uid_base, d->dir,
+	    th_root() ? "user = nobody" : "isolation = same-uid", extra);
+	fclose(f);
+	free(extra);
+	/* The config holds no secret of the tests' own; root-only all the same. */
+	chmod(d->conf, 0644);
+	if (th_root())
+		chown(d->dir, 65534, 65534);
+
+	d->pid = fork();
+	cr_assert(d->pid >= 0);
+	if (d->pid == 0) {
+		fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 2);
+		dup2(fd, 1);
+		setenv("HIVEJOB_LIBEXEC", th_prefix(), 1);
+		execl(th_bin("hivejobd"), "hivejobd", "-v", "-c", d->conf, (char *)NULL);
+		_exit(127);
+	}
+	cr_assert(th_daemon_log_wait(d, "database connection listen established", 20),
+	    "hivejobd did not come up:\n%s", th_daemon_log(d));
+}
+
+/* SIGTERM and wait; returns the exit status (128 + signal if killed). */
+int
+th_daemon_stop(struct th_daemon *d)
+{
+	int st, i;
+
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, SIGTERM);
+	for (i = 0; i < 600; i++) {
+		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			d->pid = 0;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		usleep(100000);
+	}
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, &st, 0);
+	d->pid = 0;
+	cr_assert_fail("hivejobd did not stop within 60 s of SIGTERM");
+	return -1;
+}
+
+char *
+th_daemon_log(const struct th_daemon *d)
+{
+	FILE	*f = fopen(d->log, "r");
+	char	*s = NULL;
+	size_t	 n = 0;
+
+	if (f == NULL)
+		return strdup("");
+	if (getdelim(&s, &n, '\0', f) == -1) {
+		free(s);
+		s = strdup("");
+	}
+	fclose(f);
+	return s;
+}
+
+/* Wait up to seconds for text to appear in the daemon's log. */
+int
+th_daemon_log_wait(const struct th_daemon *d, const char *text, int seconds)
+{
+	int	 i, found;
+	char	*s;
+
+	for (i = 0; i < seconds * 20; i++) {
+		s = th_daemon_log(d);
+		found = strstr(s, text) != NULL;
+		free(s);
+		if (found)
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+/*
+ * Poll a query until its first value equals want, up to seconds. Returns 1
+ * when it did. Waiting on the row, not on time, keeps tests free of sleeps
+ * that a loaded machine would break.
+ */
+int
+th_wait_sql(const char *want, int seconds, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*q, *v;
+	int	 i, ok = 0;
+	PGresult *r;
+
+	va_start(ap, fmt);
+	cr_assert(vasprintf(&q, fmt, ap) >= 0);
+	va_end(ap);
+	for (i = 0; i < seconds * 20 && !ok; i++) {
+		r = PQexec(th_pg, q);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) {
+			v = PQgetvalue(r, 0, 0);
+			ok = strcmp(v, want) == 0;
+		}
+		PQclear(r);
+		if (!ok)
+			usleep(50000);
+	}
+	free(q);
+	return ok;
 }

@@ -18,4 +18,30 @@ int	 th_run(char **, char **, const char *const *);
 int	 th_ctl(char **, char **, ...) __attribute__((sentinel));
 const char *th_bin(const char *);
 
+/*
+ * A hivejobd under test. th_daemon_start writes a config (the database
+ * from the environment, a fresh uid range and work directory, `user =
+ * nobody` when root, else isolation = same-uid) followed by extra, and
+ * starts build/bin/hivejobd -v with its log in dir/log. Worker programs
+ * are found in th_prefix(): a world-readable copy of build/libexec and
+ * the test workers, made by tests/run.
+ */
+struct th_daemon {
+	pid_t	 pid;
+	char	 dir[256];
+	char	 conf[300];
+	char	 log[300];
+	unsigned uid_base;
+};
+
+void	 th_daemon_start(struct th_daemon *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 th_daemon_stop(struct th_daemon *);
+char	*th_daemon_log(const struct th_daemon *);
+int	 th_daemon_log_wait(const struct th_daemon *, const char *, int);
+const char *th_prefix(void);
+int	 th_root(void);
+int	 th_wait_sql(const char *, int, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+
 #endif
