@@ -115,10 +115,19 @@ demo:
 	@$(MAKE) --no-print-directory all
 	scripts/pgtmp run scripts/demo
 
+bench:
+	@scripts/deps demo
+	@$(MAKE) --no-print-directory all $(B)/bench/forkrate
+	scripts/pgtmp run bench/run
+
+$(B)/bench/forkrate: bench/forkrate.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
 lint: all
 	mandoc -Tlint -Wwarning $(MANPAGES)
 	sh -n scripts/deps scripts/sql2c
-	bash -n scripts/pgtmp scripts/demo tests/run
+	bash -n scripts/pgtmp scripts/demo tests/run bench/run
 	@if command -v cppcheck >/dev/null; then \
 	    cppcheck -q --error-exitcode=1 --enable=warning,portability \
 	    --inline-suppr -D_GNU_SOURCE -Icommon -Ictl common ctl; fi
