@@ -142,6 +142,7 @@ void	 jobs_result(enum pg_task, PGresult *);
 void	 jobs_task_failed(enum pg_task);
 void	 jobs_notify(const char *, const char *);
 void	 job_free(struct job *);
+void	 jobs_release_pending(void);
 void	 finish_add(int64_t, char *);
 
 /* loop.c */

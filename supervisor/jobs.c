@@ -736,6 +736,24 @@ jobs_task_failed(enum pg_task t)
 	}
 }
 
+/* Stopping: claimed jobs that never started go back, attempt and all. */
+void
+jobs_release_pending(void)
+{
+	struct job *j;
+
+	while ((j = sup.ready) != NULL) {
+		sup.ready = j->next;
+		sup.nready--;
+		job_finish_early(j, "release", "", "released: the supervisor is stopping");
+	}
+	while ((j = sup.loading) != NULL) {
+		sup.loading = j->next;
+		sup.nloading--;
+		job_finish_early(j, "release", "", "released: the supervisor is stopping");
+	}
+}
+
 /* A NOTIFY on the LISTEN connection. */
 void
 jobs_notify(const char *channel, const char *payload)

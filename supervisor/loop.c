@@ -177,6 +177,8 @@ loop_run(void)
 			sup.nready--;
 			child_start(j);
 		}
+		if (sup.stopping)
+			jobs_release_pending();
 		jobs_next_task();
 		if (sup.stopping && sup.nrunning == 0 && sup.ready == NULL &&
 		    sup.loading == NULL && sup.finishes == NULL && sup.inflight == NULL)
