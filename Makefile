@@ -130,7 +130,7 @@ lint: all
 	bash -n scripts/pgtmp scripts/demo tests/run bench/run
 	@if command -v cppcheck >/dev/null; then \
 	    cppcheck -q --error-exitcode=1 --enable=warning,portability \
-	    --inline-suppr -D_GNU_SOURCE -Icommon -Ictl common ctl; fi
+	    --inline-suppr -D_GNU_SOURCE -Icommon -Ictl -Isupervisor -Irunner common ctl supervisor runner workers; fi
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql/river \

@@ -100,11 +100,21 @@ caps_clear(void)
 	return syscall(SYS_capset, &hdr, data) == -1 ? -1 : 0;
 }
 
+/*
+ * Lower a limit, never above what we were given ourselves (the unit's
+ * LimitNOFILE=, a debugger's): an unprivileged process may only lower.
+ */
 static void
 limit(int fd, int res, uint64_t soft, uint64_t hard)
 {
-	struct rlimit rl;
+	struct rlimit rl, cur;
 
+	if (getrlimit(res, &cur) == 0 && cur.rlim_max != RLIM_INFINITY) {
+		if (hard > cur.rlim_max)
+			hard = cur.rlim_max;
+		if (soft > hard)
+			soft = hard;
+	}
 	rl.rlim_cur = soft;
 	rl.rlim_max = hard;
 	if (setrlimit(res, &rl) == -1)
