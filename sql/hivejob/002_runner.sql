@@ -50,7 +50,7 @@ SET search_path FROM CURRENT
 AS $$
 DECLARE
     j river_job%ROWTYPE;
-    kind text := o->>'outcome';
+    how text := o->>'outcome';
     err jsonb;
     meta jsonb;
     delay double precision;
@@ -71,7 +71,7 @@ BEGIN
     err := jsonb_build_object('at', to_jsonb(j.attempted_at), 'attempt', j.attempt,
         'error', coalesce(o->>'error', ''), 'trace', coalesce(o->>'trace', ''));
 
-    IF kind = 'complete' THEN
+    IF how = 'complete' THEN
         UPDATE river_job SET state = 'completed', finalized_at = now(),
                metadata = metadata || meta
          WHERE id = j.id;
@@ -81,27 +81,27 @@ BEGIN
     -- Claimed but never started (a claim whose reply was lost), or stopped
     -- by a shutdown: the attempt is given back. After p_max_interrupts
     -- interruptions one counts, so a job longer than every drain still ends.
-    IF kind = 'release' OR (kind = 'interrupt' AND
+    IF how = 'release' OR (how = 'interrupt' AND
         coalesce((j.metadata->>'interruptions')::integer, 0) <
             coalesce((o->>'max_interrupts')::integer, 3)) THEN
         UPDATE river_job SET state = 'available', attempt = attempt - 1,
                scheduled_at = now(),
-               metadata = CASE WHEN kind = 'interrupt' THEN metadata ||
+               metadata = CASE WHEN how = 'interrupt' THEN metadata ||
                    jsonb_build_object('interruptions',
                        coalesce((metadata->>'interruptions')::integer, 0) + 1)
                    ELSE metadata END
          WHERE id = j.id;
         RETURN 'available';
     END IF;
-    IF kind = 'interrupt' THEN
+    IF how = 'interrupt' THEN
         err := err || jsonb_build_object('error', 'interrupted by shutdown too many times');
         meta := jsonb_build_object('hivejob', coalesce(o->'meta', '{}'::jsonb) ||
             '{"class": "interrupted"}');
     END IF;
 
     -- An operator asked for a cancel: no outcome but success may run again.
-    IF kind = 'cancel' OR j.metadata ? 'cancel_attempted_at' THEN
-        IF kind <> 'cancel' AND coalesce(o->>'error', '') = '' THEN
+    IF how = 'cancel' OR j.metadata ? 'cancel_attempted_at' THEN
+        IF how <> 'cancel' AND coalesce(o->>'error', '') = '' THEN
             err := err || jsonb_build_object('error', 'job cancelled by request');
         END IF;
         UPDATE river_job SET state = 'cancelled', finalized_at = now(),
@@ -111,7 +111,7 @@ BEGIN
         RETURN 'cancelled';
     END IF;
 
-    IF kind = 'snooze' THEN
+    IF how = 'snooze' THEN
         snoozes := coalesce((j.metadata->>'snoozes')::integer, 0) + 1;
         delay := greatest(0, least(coalesce((o->>'snooze')::double precision, 0), 2592000));
         -- Past 100 snoozes each one spends an attempt, so a job that only
