@@ -87,7 +87,21 @@ limit_hint(const struct child_end *e, int sig)
 static char *
 last_line(const struct child_end *e)
 {
-	return text_last_line(e->output ? e->output : "", e->output_len);
+	const char	*s = e->output ? e->output : "";
+	char		*copy, *line;
+	size_t		 i, n = 0;
+
+	/*
+	 * The line becomes part of a C string: a NUL in it would cut the
+	 * error short. Leave NULs out first, as the cleaning would anyway.
+	 */
+	copy = xmalloc(e->output_len + 1);
+	for (i = 0; i < e->output_len; i++)
+		if (s[i] != '\0')
+			copy[n++] = s[i];
+	line = text_last_line(copy, n);
+	free(copy);
+	return line;
 }
 
 /*
