@@ -171,7 +171,6 @@ outcome_decide(const struct child_end *e, struct outcome *o)
 	o->retry_after_s = -1;
 	o->class = "";
 	o->kind = OUTCOME_RETRY;
-	o->trace = xstrdup(e->output ? e->output : "");
 
 	sig = WIFSIGNALED(e->wstatus) ? WTERMSIG(e->wstatus) : 0;
 	if (e->timed_out || sig == SIGALRM) {
@@ -228,7 +227,6 @@ void
 outcome_free(struct outcome *o)
 {
 	free(o->error);
-	free(o->trace);
 	free(o->result);
 	memset(o, 0, sizeof(*o));
 }

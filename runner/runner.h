@@ -64,7 +64,6 @@ struct outcome {
 	enum outcome_kind	 kind;
 	const char		*class;		/* fixed vocabulary, or "" */
 	char			*error;		/* raw; cleaned by the caller */
-	char			*trace;
 	double			 snooze_s;
 	double			 retry_after_s;	/* < 0: none */
 	char			*result;	/* the "output" member, JSON, or NULL */
