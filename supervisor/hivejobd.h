@@ -31,6 +31,7 @@ struct job {
 	char		*metadata;
 	char		*scheduled_at;	/* unix seconds, as text */
 	char		*input;		/* load's result, JSON text, or NULL */
+	int		 cancelled;	/* a cancel came during its load */
 };
 
 struct child {

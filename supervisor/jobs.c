@@ -42,6 +42,7 @@ static void	loaded(PGresult *);
 static void	job_route(struct job *);
 static char	*known_ids(void);
 static void	list_push(struct job **, struct job *);
+static void	job_cancel(int64_t);
 
 static void
 list_push(struct job **head, struct job *j)
@@ -378,6 +379,11 @@ loaded(PGresult *r)
 		if (j == NULL)
 			continue;
 		*pp = j->next;
+		if (j->cancelled) {
+			job_finish_early(j, "cancel", "", "job cancelled by request "
+			    "before it started");
+			continue;
+		}
 		if (!PQgetisnull(r, i, 2)) {
 			const char *st = PQgetvalue(r, i, 3);
 			int bad = strncmp(st, "22", 2) == 0;
@@ -754,6 +760,35 @@ jobs_release_pending(void)
 	}
 }
 
+/*
+ * A cancel for a job of ours, wherever it is: running (kill its group),
+ * claimed and waiting (end it now), or inside a load round trip (end it
+ * when the load returns).
+ */
+static void
+job_cancel(int64_t id)
+{
+	struct job **lists[2] = { &sup.ready, &sup.loading }, **pp, *j;
+	int i;
+
+	child_cancel(id);
+	for (i = 0; i < 2; i++)
+		for (pp = lists[i]; (j = *pp) != NULL; pp = &j->next)
+			if (j->id == id) {
+				*pp = j->next;
+				if (i == 0)
+					sup.nready--;
+				else
+					sup.nloading--;
+				job_finish_early(j, "cancel", "", "job cancelled by request "
+				    "before it started");
+				return;
+			}
+	for (j = loading_inflight; j; j = j->next)
+		if (j->id == id)
+			j->cancelled = 1;
+}
+
 /* A NOTIFY on the LISTEN connection. */
 void
 jobs_notify(const char *channel, const char *payload)
@@ -775,7 +810,7 @@ jobs_notify(const char *channel, const char *payload)
 			action = json_object_get_string(v);
 		if (action && strcmp(action, "cancel") == 0 &&
 		    json_object_object_get_ex(o, "job_id", &v))
-			child_cancel(json_object_get_int64(v));
+			job_cancel(json_object_get_int64(v));
 		else if (action && (strcmp(action, "resume") == 0 ||
 		    strcmp(action, "pause") == 0)) {
 			log_info("queue %s %sd", queue ? queue : "?", action);

@@ -51,6 +51,7 @@ main(int argc, char **argv)
 	const char	*path = CONF_DEFAULT_PATH;
 	char		 err[1024];
 	sigset_t	 mask;
+	struct stat	 st;
 	int		 ch, check = 0, verbose = 0, i, devnull;
 
 	while ((ch = getopt(argc, argv, "c:nv")) != -1) {
@@ -74,6 +75,17 @@ main(int argc, char **argv)
 	log_init("hivejobd", check ? LOG_STYLE_CLI : LOG_STYLE_DAEMON, verbose);
 	if ((sup.conf = conf_load(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
+		return EX_CONFIG;
+	}
+	/*
+	 * As libpq does for .pgpass: a password in a file others can read is
+	 * refused, since a job (or anyone) could read it.
+	 */
+	if (sup.conf->conninfo && strstr(sup.conf->conninfo, "password") &&
+	    stat(path, &st) == 0 && (st.st_mode & 077)) {
+		fprintf(stderr, "%s: [database] conninfo holds a password but the file "
+		    "is readable by others (mode %03o): chmod 600 it, or use PGPASSFILE\n",
+		    path, (unsigned)(st.st_mode & 0777));
 		return EX_CONFIG;
 	}
 	if (check) {
