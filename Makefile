@@ -50,7 +50,7 @@ TEST_WORKERS	 = $(patsubst tests/workers/%.c,$(B)/tests/workers/%,$(wildcard tes
 TESTS		 = $(TEST_UNIT_SRC:tests/unit/%.c=$(B)/tests/unit_%) \
 		   $(TEST_INTEG_SRC:tests/integ/%.c=$(B)/tests/integ_%)
 
-.PHONY: all check demo bench install uninstall clean lint deps
+.PHONY: all check demo bench install uninstall clean lint deps FORCE
 .DELETE_ON_ERROR:
 
 all: $(PROGS)
@@ -97,6 +97,13 @@ $(eval $(call test_rule,integ))
 
 $(B)/tests/unit_test_conf: supervisor/conf.c
 
+# conf.o carries LIBEXECDIR: rebuild it when PREFIX changes.
+$(B)/libexecdir.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' >$@
+$(B)/obj/supervisor/conf.o: $(B)/libexecdir.stamp
+FORCE:
+
 # Workers that misbehave on purpose, for the runner's tests.
 $(B)/tests/workers/%: tests/workers/%.c
 	@mkdir -p $(@D)
@@ -133,9 +140,11 @@ lint: all
 	    --inline-suppr -D_GNU_SOURCE -Icommon -Ictl -Isupervisor -Irunner common ctl supervisor runner workers; fi
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql/river \
-	    $(DESTDIR)$(DATADIR)/sql/hivejob
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(DATADIR)/sql/river $(DESTDIR)$(DATADIR)/sql/hivejob
 	install -m 0755 $(B)/bin/hivejobctl $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(B)/bin/hivejobd $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(WORKERS) $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 sql/river/main.sql $(DESTDIR)$(DATADIR)/sql/river/
 	install -m 0644 $(wildcard sql/hivejob/*.sql) $(DESTDIR)$(DATADIR)/sql/hivejob/
 	@for m in $(MANPAGES); do \
@@ -144,8 +153,8 @@ install: all
 	    install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/hivejobctl
-	rm -rf $(DESTDIR)$(DATADIR)
+	rm -f $(DESTDIR)$(BINDIR)/hivejobctl $(DESTDIR)$(SBINDIR)/hivejobd
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR)
 	@for m in $(MANPAGES); do s=$${m##*.}; b=$${m##*/}; \
 	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$$b; done
 
