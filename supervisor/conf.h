@@ -4,8 +4,11 @@
  *   [database]    conninfo, schema
  *   [supervisor]  id, queues, max_children, poll_interval, user,
  *                 job_uid_base, libexec, isolation, workdir, kill_grace,
- *                 max_args
+ *                 max_args, lease, drain_timeout, max_interruptions,
+ *                 keep_completed, keep_cancelled, keep_discarded
  *   [queue.NAME]  max_children
+ *   [periodic.NAME] kind, args, schedule, queue, timezone, catch_up,
+ *                 priority, max_attempts
  *   [kind.NAME]   exec, timeout, memory, cpu, files, processes, fsize,
  *                 output, max_children, retry, retry_cap, load, apply;
  *                 any other key is the worker's own setting; KEY_file is
@@ -20,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define CONF_DEFAULT_PATH	"/etc/hivejob/hivejobd.conf"
 
@@ -63,6 +67,37 @@ struct kind_conf {
 	int		  builtin;	/* defined by default, not by the file */
 };
 
+/* A parsed cron schedule: one bit per allowed value of each field. */
+struct cron {
+	uint64_t	minutes;	/* bits 0..59 */
+	uint32_t	hours;		/* bits 0..23 */
+	uint32_t	mdays;		/* bits 1..31 */
+	uint16_t	months;		/* bits 1..12 */
+	uint8_t		wdays;		/* bits 0..6, Sunday = 0 (7 accepted as 0) */
+	int		mday_star;	/* Vixie cron: with both dom and dow */
+	int		wday_star;	/* restricted, either one matches */
+};
+
+enum catch_up {
+	CATCH_UP_NONE,		/* runs missed while no supervisor was up: skipped */
+	CATCH_UP_LAST		/* ... the latest of them runs once */
+};
+
+struct periodic_conf {
+	char		*name;		/* [periodic.NAME] */
+	char		*kind;		/* required */
+	char		*args;		/* JSON object text, top-level keys sorted,
+					   compact: River's unique-key form;
+					   default "{}" */
+	char		*queue;		/* default "default" */
+	char		*schedule;	/* the text, for messages */
+	struct cron	 cron;
+	char		*timezone;	/* IANA name, default "UTC" */
+	enum catch_up	 catch_up;	/* default CATCH_UP_LAST */
+	int		 priority;	/* 1..4, default 1 */
+	int		 max_attempts;	/* default 25 */
+};
+
 struct queue_conf {
 	char	*name;
 	int	 max_children;	/* 0 = only the overall limit */
@@ -90,11 +125,25 @@ struct conf {
 	int			 nqueues;
 	struct kind_conf	*kinds;		/* built-ins first, then the file's */
 	int			 nkinds;
+	/* [supervisor], for leases, shutdown and the leader's maintenance */
+	int64_t			 lease_ms;	/* lease length; renewed every third; 10s */
+	int64_t			 drain_timeout_ms;	/* SIGTERM to kill; 30s */
+	int			 max_interruptions;	/* then one counts; 3 */
+	int64_t			 keep_completed_ms;	/* retention: 24h */
+	int64_t			 keep_cancelled_ms;	/* 24h */
+	int64_t			 keep_discarded_ms;	/* 7d */
+	struct periodic_conf	*periodics;	/* [periodic.NAME] in file order */
+	int			 nperiodics;
 };
 
 struct conf	*conf_load(const char *, char *, size_t);
 void		 conf_free(struct conf *);
 struct kind_conf *conf_kind(const struct conf *, const char *);
+
+/* cron.c: "m h dom mon dow" or @hourly, @daily, @weekly, @monthly, @yearly. */
+int	cron_parse(const char *, struct cron *, char *, size_t);
+/* The first run strictly after t, in time zone tz; -1 if none within 5 years. */
+int	cron_next(const struct cron *, const char *, time_t, time_t *);
 struct queue_conf *conf_queue(const struct conf *, const char *);
 
 #endif
