@@ -31,7 +31,8 @@ CTL_SRC		 = ctl/hivejobctl.c ctl/table.c ctl/cmd_migrate.c ctl/cmd_enqueue.c \
 
 SUP_SRC		 = supervisor/main.c supervisor/conf.c supervisor/priv.c \
 		   supervisor/loop.c supervisor/pgconn.c supervisor/jobs.c \
-		   supervisor/child.c supervisor/jobdoc.c
+		   supervisor/child.c supervisor/jobdoc.c supervisor/lease.c \
+		   supervisor/cron.c
 RUNNER_SRC	 = runner/spawn.c runner/outcome.c
 WORKERS		 = $(B)/libexec/hivejob-noop
 
@@ -95,7 +96,8 @@ endef
 $(eval $(call test_rule,unit))
 $(eval $(call test_rule,integ))
 
-$(B)/tests/unit_test_conf: supervisor/conf.c
+$(B)/tests/unit_test_conf: supervisor/conf.c supervisor/cron.c
+$(B)/tests/unit_test_cron: supervisor/cron.c
 
 # conf.o carries LIBEXECDIR: rebuild it when PREFIX changes.
 $(B)/libexecdir.stamp: FORCE

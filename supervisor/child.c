@@ -255,6 +255,7 @@ child_start(struct job *j)
 	buf_init(&c->status);
 	c->result_trunc = 0;
 	c->start_ms = now_ms();
+	c->start_wall = time(NULL);
 	c->timeout_ms = k->timeout_ms;
 	c->deadline_ms = c->start_ms + k->timeout_ms + 1000;
 	c->kill_ms = 0;
@@ -407,7 +408,8 @@ child_end(struct child *c, int wstatus, struct rusage *ru)
 	json_str(&b, err);
 	buf_adds(&b, ",\"trace\":");
 	json_str(&b, trace);
-	buf_printf(&b, ",\"retry\":%s", c->retry_json);
+	buf_printf(&b, ",\"retry\":%s,\"max_interrupts\":%d", c->retry_json,
+	    sup.conf->max_interruptions);
 	if (o.retry_after_s >= 0)
 		buf_printf(&b, ",\"retry_after\":%.3f", o.retry_after_s);
 	if (o.kind == OUTCOME_SNOOZE)

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "conf.h"
 #include "util.h"
 
@@ -31,13 +33,15 @@
  */
 #define UID_LIMIT	2147483646ULL
 #define DURATION_HINT	"(use 500ms, 30s, 5m, 2h, 5d)"
+#define ZONEINFO_DIR	"/usr/share/zoneinfo"
 
 enum section {
 	SEC_NONE,
 	SEC_DATABASE,
 	SEC_SUPERVISOR,
 	SEC_QUEUE,
-	SEC_KIND
+	SEC_KIND,
+	SEC_PERIODIC
 };
 
 enum key_type {
@@ -79,7 +83,7 @@ struct parser {
 	enum section	 sec;
 	char		*secname;	/* "kind.noop", for messages */
 	int		 secline;
-	int		 idx;		/* the queue or kind being read */
+	int		 idx;		/* the queue, kind or periodic being read */
 	struct seen	*sections;
 	int		 nsections;
 	struct seen	*keys;		/* the current section's */
@@ -111,6 +115,17 @@ static int	set_uid_base(struct parser *, void *, const char *);
 static int	set_isolation(struct parser *, void *, const char *);
 static int	set_exec(struct parser *, void *, const char *);
 static int	set_retry(struct parser *, void *, const char *);
+static int	set_name(struct parser *, const char *, const char *,
+		    char **);
+static int	set_periodic_kind(struct parser *, void *, const char *);
+static int	set_periodic_queue(struct parser *, void *, const char *);
+static int	set_args(struct parser *, void *, const char *);
+static int	set_schedule(struct parser *, void *, const char *);
+static int	set_timezone(struct parser *, void *, const char *);
+static int	set_catch_up(struct parser *, void *, const char *);
+static int	json_object_canon(const char *, char **, char *, size_t);
+static int	key_cmp(const void *, const void *);
+static void	periodic_free(struct periodic_conf *);
 static int	setting_add(struct parser *, const char *, const char *);
 static int	secret_read(struct parser *, const char *, const char *,
 		    char **);
@@ -125,6 +140,7 @@ static void	parser_free(struct parser *);
 
 #define CONF_OFF(f)	offsetof(struct conf, f)
 #define KIND_OFF(f)	offsetof(struct kind_conf, f)
+#define PERIODIC_OFF(f)	offsetof(struct periodic_conf, f)
 
 static const struct key_def database_keys[] = {
 	{ "conninfo", K_STR, CONF_OFF(conninfo), 0, 65536, NULL, NULL },
@@ -150,6 +166,18 @@ static const struct key_def supervisor_keys[] = {
 	    NULL, NULL },
 	{ "max_args", K_SIZE, CONF_OFF(max_args), 1, UINT64_MAX,
 	    "at least 1", NULL },
+	{ "lease", K_DURATION, CONF_OFF(lease_ms), 2000, 600000,
+	    "from 2s to 10m", NULL },
+	{ "drain_timeout", K_DURATION, CONF_OFF(drain_timeout_ms), 0,
+	    INT64_MAX, NULL, NULL },
+	{ "max_interruptions", K_INT, CONF_OFF(max_interruptions), 0, 1000,
+	    "from 0 to 1000", NULL },
+	{ "keep_completed", K_DURATION, CONF_OFF(keep_completed_ms), 60000,
+	    INT64_MAX, "at least 1m", NULL },
+	{ "keep_cancelled", K_DURATION, CONF_OFF(keep_cancelled_ms), 60000,
+	    INT64_MAX, "at least 1m", NULL },
+	{ "keep_discarded", K_DURATION, CONF_OFF(keep_discarded_ms), 60000,
+	    INT64_MAX, "at least 1m", NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -179,6 +207,20 @@ static const struct key_def kind_keys[] = {
 	    NULL, NULL },
 	{ "load", K_SQLNAME, KIND_OFF(load), 0, 0, NULL, NULL },
 	{ "apply", K_SQLNAME, KIND_OFF(apply), 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+static const struct key_def periodic_keys[] = {
+	{ "kind", K_FN, 0, 0, 0, NULL, set_periodic_kind },
+	{ "args", K_FN, 0, 0, 0, NULL, set_args },
+	{ "schedule", K_FN, 0, 0, 0, NULL, set_schedule },
+	{ "queue", K_FN, 0, 0, 0, NULL, set_periodic_queue },
+	{ "timezone", K_FN, 0, 0, 0, NULL, set_timezone },
+	{ "catch_up", K_FN, 0, 0, 0, NULL, set_catch_up },
+	{ "priority", K_INT, PERIODIC_OFF(priority), 1, 4, "from 1 to 4",
+	    NULL },
+	{ "max_attempts", K_INT, PERIODIC_OFF(max_attempts), 1, 32767,
+	    "from 1 to 32767", NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -244,7 +286,10 @@ key_valid(const char *s)
 	return 1;
 }
 
-/* Queue and kind names; a queue name cannot hold the list's comma. */
+/*
+ * Queue, kind and periodic names; a queue name cannot hold the list's
+ * comma.
+ */
 static int
 name_check(struct parser *p, const char *what, const char *name)
 {
@@ -359,7 +404,12 @@ section_start(struct parser *p, char *name)
 		if (name_check(p, "kind", name + 5) == -1)
 			return -1;
 		p->sec = SEC_KIND;
-	} else if (strcmp(name, "queue") == 0 || strcmp(name, "kind") == 0)
+	} else if (strncmp(name, "periodic.", 9) == 0) {
+		if (name_check(p, "periodic", name + 9) == -1)
+			return -1;
+		p->sec = SEC_PERIODIC;
+	} else if (strcmp(name, "queue") == 0 || strcmp(name, "kind") == 0 ||
+	    strcmp(name, "periodic") == 0)
 		return p_error(p, "section [%s] needs a name: [%s.NAME]",
 		    name, name);
 	else
@@ -387,6 +437,21 @@ section_start(struct parser *p, char *name)
 			if (strcmp(c->kinds[i].name, name + 5) == 0)
 				break;
 		p->idx = i < c->nkinds ? i : kind_add(c, name + 5, NULL);
+	} else if (p->sec == SEC_PERIODIC) {
+		struct periodic_conf *pc;
+
+		c->periodics = xrealloc(c->periodics,
+		    (c->nperiodics + 1) * sizeof(*c->periodics));
+		pc = &c->periodics[c->nperiodics];
+		memset(pc, 0, sizeof(*pc));
+		pc->name = xstrdup(name + 9);
+		pc->args = xstrdup("{}");
+		pc->queue = xstrdup("default");
+		pc->timezone = xstrdup("UTC");
+		pc->catch_up = CATCH_UP_LAST;
+		pc->priority = 1;
+		pc->max_attempts = 25;
+		p->idx = c->nperiodics++;
 	}
 	return 0;
 }
@@ -400,6 +465,12 @@ section_end(struct parser *p)
 	if (p->sec == SEC_KIND && p->conf->kinds[p->idx].argc == 0) {
 		p->line = p->secline;
 		return p_error(p, "[%s] has no exec", p->secname);
+	}
+	if (p->sec == SEC_PERIODIC &&
+	    (p->conf->periodics[p->idx].kind == NULL ||
+	    p->conf->periodics[p->idx].schedule == NULL)) {
+		p->line = p->secline;
+		return p_error(p, "[%s] needs kind and schedule", p->secname);
 	}
 	for (i = 0; i < p->nkeys; i++)
 		free(p->keys[i].name);
@@ -439,6 +510,10 @@ key_set(struct parser *p, const char *key, char *val)
 	case SEC_KIND:
 		defs = kind_keys;
 		base = &p->conf->kinds[p->idx];
+		break;
+	case SEC_PERIODIC:
+		defs = periodic_keys;
+		base = &p->conf->periodics[p->idx];
 		break;
 	default:
 		return p_error(p, "key '%s' before any [section]", key);
@@ -670,6 +745,201 @@ set_retry(struct parser *p, void *base, const char *val)
 	k->schedule_ms = steps;
 	k->nschedule = n - 1;
 	return 0;
+}
+
+/* A kind or queue name as a value: the same rules as in a section name. */
+static int
+set_name(struct parser *p, const char *what, const char *val, char **field)
+{
+	if (name_check(p, what, val) == -1)
+		return -1;
+	free(*field);
+	*field = xstrdup(val);
+	return 0;
+}
+
+static int
+set_periodic_kind(struct parser *p, void *base, const char *val)
+{
+	return set_name(p, "kind", val, &((struct periodic_conf *)base)->kind);
+}
+
+/*
+ * The queue need not be one this supervisor works: a periodic job may be
+ * for workers elsewhere.
+ */
+static int
+set_periodic_queue(struct parser *p, void *base, const char *val)
+{
+	return set_name(p, "queue", val,
+	    &((struct periodic_conf *)base)->queue);
+}
+
+static int
+set_args(struct parser *p, void *base, const char *val)
+{
+	struct periodic_conf	*pc = base;
+	char			*canon, msg[256];
+
+	if (json_object_canon(val, &canon, msg, sizeof(msg)) == -1)
+		return p_error(p, "%s", msg);
+	free(pc->args);
+	pc->args = canon;
+	return 0;
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * A JSON object in River's unique-key form: top-level keys sorted by
+ * byte, nothing between the tokens, values as json-c writes them
+ * compactly. The same args then give the same unique key however the
+ * file spells them.
+ */
+static int
+json_object_canon(const char *text, char **out, char *msg, size_t msglen)
+{
+	const int		 flags = JSON_C_TO_STRING_PLAIN |
+				    JSON_C_TO_STRING_NOSLASHESCAPE;
+	struct json_tokener	*tok;
+	struct json_object	*obj, *ks;
+	enum json_tokener_error	 jerr;
+	struct buf		 b;
+	const char		**keys;
+	size_t			 len = strlen(text), n = 0, i;
+
+	if (len > INT32_MAX - 1) {
+		snprintf(msg, msglen, "args is not valid JSON: too long");
+		return -1;
+	}
+	tok = json_tokener_new();
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	/* The NUL included: the input ends here. */
+	obj = json_tokener_parse_ex(tok, text, (int)len + 1);
+	jerr = json_tokener_get_error(tok);
+	json_tokener_free(tok);
+	if (jerr != json_tokener_success) {
+		json_object_put(obj);
+		snprintf(msg, msglen, "args is not valid JSON: %s",
+		    json_tokener_error_desc(jerr));
+		return -1;
+	}
+	if (!json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		snprintf(msg, msglen, "args must be a JSON object");
+		return -1;
+	}
+	keys = xcalloc(json_object_object_length(obj) + 1, sizeof(*keys));
+	{
+		json_object_object_foreach(obj, k, v) {
+			(void)v;
+			keys[n++] = k;
+		}
+	}
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	buf_init(&b);
+	buf_addc(&b, '{');
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_addc(&b, ',');
+		ks = json_object_new_string(keys[i]);
+		buf_adds(&b, json_object_to_json_string_ext(ks, flags));
+		json_object_put(ks);
+		buf_addc(&b, ':');
+		buf_adds(&b, json_object_to_json_string_ext(
+		    json_object_object_get(obj, keys[i]), flags));
+	}
+	buf_addc(&b, '}');
+	*out = xstrdup(buf_str(&b));
+	buf_free(&b);
+	free(keys);
+	json_object_put(obj);
+	return 0;
+}
+
+static int
+set_schedule(struct parser *p, void *base, const char *val)
+{
+	struct periodic_conf	*pc = base;
+	struct cron		 cron;
+	char			 msg[256];
+
+	if (cron_parse(val, &cron, msg, sizeof(msg)) == -1)
+		return p_error(p, "invalid schedule '%s': %s", val, msg);
+	free(pc->schedule);
+	pc->schedule = xstrdup(val);
+	pc->cron = cron;
+	return 0;
+}
+
+/*
+ * An IANA zone name that this host's tz database holds: cron_next hands
+ * it to TZ, where a name that is not found would silently mean UTC.
+ */
+static int
+set_timezone(struct parser *p, void *base, const char *val)
+{
+	struct periodic_conf	*pc = base;
+	struct stat		 st;
+	const unsigned char	*c;
+	char			*path, magic[4];
+	int			 fd, ok = 0;
+
+	if (strcmp(val, "UTC") != 0) {
+		for (c = (const unsigned char *)val; *c; c++)
+			if (*c <= 0x20 || *c == 0x7f)
+				break;
+		if (*val == '\0' || *val == '/' || *c != '\0' ||
+		    strstr(val, "..") != NULL || strlen(val) > NAME_LEN_MAX)
+			return p_error(p, "invalid timezone '%s' (use an IANA "
+			    "name such as Europe/Berlin, or UTC)", val);
+		path = xasprintf("%s/%s", ZONEINFO_DIR, val);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+		    O_NONBLOCK)) != -1) {
+			ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+			    read(fd, magic, sizeof(magic)) == sizeof(magic) &&
+			    memcmp(magic, "TZif", sizeof(magic)) == 0;
+			close(fd);
+		}
+		free(path);
+		if (!ok)
+			return p_error(p, "unknown timezone '%s' (not in "
+			    ZONEINFO_DIR ")", val);
+	}
+	free(pc->timezone);
+	pc->timezone = xstrdup(val);
+	return 0;
+}
+
+static int
+set_catch_up(struct parser *p, void *base, const char *val)
+{
+	struct periodic_conf *pc = base;
+
+	if (strcmp(val, "none") == 0)
+		pc->catch_up = CATCH_UP_NONE;
+	else if (strcmp(val, "last") == 0)
+		pc->catch_up = CATCH_UP_LAST;
+	else
+		return p_error(p, "invalid catch_up '%s' (use none or last)",
+		    val);
+	return 0;
+}
+
+static void
+periodic_free(struct periodic_conf *pc)
+{
+	free(pc->name);
+	free(pc->kind);
+	free(pc->args);
+	free(pc->queue);
+	free(pc->schedule);
+	free(pc->timezone);
 }
 
 /* Any other key in a kind section is the worker's; KEY_file is a secret. */
@@ -1010,6 +1280,12 @@ conf_load(const char *path, char *err, size_t errlen)
 	c->workdir = xstrdup("/run/hivejob");
 	c->kill_grace_ms = 5000;
 	c->max_args = 1024 * 1024;
+	c->lease_ms = 10 * 1000;
+	c->drain_timeout_ms = 30 * 1000;
+	c->max_interruptions = 3;
+	c->keep_completed_ms = 24 * 60 * 60 * 1000LL;
+	c->keep_cancelled_ms = 24 * 60 * 60 * 1000LL;
+	c->keep_discarded_ms = 7 * 24 * 60 * 60 * 1000LL;
 	for (i = 0; i < nitems(builtins); i++)
 		kind_add(c, builtins[i].name, builtins[i].exec);
 
@@ -1072,6 +1348,9 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nkinds; i++)
 		kind_free(&c->kinds[i]);
 	free(c->kinds);
+	for (i = 0; i < c->nperiodics; i++)
+		periodic_free(&c->periodics[i]);
+	free(c->periodics);
 	free(c);
 }
 

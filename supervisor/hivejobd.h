@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -47,6 +48,7 @@ struct child {
 	int		 result_trunc;
 	struct buf	 status;
 	int64_t		 start_ms, deadline_ms, kill_ms;
+	time_t		 start_wall;
 	int		 sig_sent, timed_out, cancelled, interrupted;
 	/* What the finish needs from the kind, copied: a reload may come. */
 	int64_t		 timeout_ms;
@@ -80,7 +82,16 @@ enum pg_task {
 	TASK_CLAIM,
 	TASK_SCHEDULE,
 	TASK_QUEUES,
-	TASK_LISTEN
+	TASK_LISTEN,
+	TASK_LEASE,	/* acquire our lease after a connect */
+	TASK_RENEW,
+	TASK_CANCELS,	/* cancels requested while we were away */
+	TASK_LEADER,
+	TASK_RESCUE,
+	TASK_CLEAN,
+	TASK_PERIODIC_READ,
+	TASK_PERIODIC_RUN,
+	TASK_RESIGN	/* at the end of a stop */
 };
 
 struct pgconn {
@@ -101,7 +112,7 @@ struct sup {
 	struct conf	*conf;
 	const char	*conf_path;
 	char		*schema;	/* resolved */
-	char		*chan_insert, *chan_control;
+	char		*chan_insert, *chan_control, *chan_leader;
 	int		 sigfd;
 	struct pgconn	 db, listen;
 	struct child	*children;	/* conf->max_children slots */
@@ -111,7 +122,6 @@ struct sup {
 	int		 nready, nloading;
 	struct finish	*finishes, *inflight;
 	int		 nfinishes;
-	char		*inflight_claim_queue;
 	int		 claim_wanted;
 	int		 claim_queue_next;
 	int64_t		 next_poll_ms, next_schedule_ms, next_queues_ms;
@@ -119,11 +129,29 @@ struct sup {
 	int		 stopping;	/* 1 draining, 2 now */
 	int64_t		 drain_deadline_ms;
 	uint64_t	 jobs_done;
+	char		 host[256];
+	/* lease.c */
+	int		 leased;	/* we hold a lease that has not lapsed */
+	int		 acquired;	/* ... confirmed on this connection */
+	int64_t		 lease_valid_ms;	/* our lease lasts until (our clock) */
+	int64_t		 renew_sent_ms;
+	int64_t		 next_renew_ms;
+	int		 peek_pid;	/* the holder of our id found at setup */
+	char		*peek_host;
+	int		 leader;
+	int64_t		 leader_since_ms;
+	int64_t		 next_leader_ms, next_rescue_ms, next_clean_ms;
+	int64_t		 next_periodic_ms;
+	int		 cancels_checked;
+	int		 resigned;
 };
 
 extern struct sup sup;
 
 int64_t	 now_ms(void);
+
+/* main.c */
+void	 conf_reload(void);
 
 /* priv.c */
 int	 priv_setup(const struct conf *);
@@ -148,6 +176,17 @@ void	 finish_add(int64_t, char *);
 
 /* loop.c */
 void	 loop_run(void);
+
+/* lease.c */
+int	 lease_next_task(int);
+void	 lease_result(enum pg_task, PGresult *);
+void	 lease_setup_row(PGresult *);
+void	 lease_check(int64_t);
+void	 lease_renew_maybe(int64_t);
+int64_t	 lease_next_timer(void);
+void	 lease_notify(const char *);
+void	 lease_reload(void);
+char	*children_snapshot(void);
 
 /* child.c */
 void	 child_start(struct job *);

@@ -18,7 +18,6 @@
 #include "migrate.h"
 
 #define FINISH_BATCH	500
-#define SCHEDULE_EVERY	5000
 #define QUEUES_EVERY	(10 * 60000 - 30000)
 
 static struct job *loading_inflight;
@@ -165,6 +164,7 @@ jobs_on_connect(void)
 {
 	if (sup.db.state == PG_IDLE && !sup.db.ready) {
 		sup.db.checked = 0;
+		sup.acquired = 0;
 		jobs_next_task();
 	}
 	listen_start();
@@ -179,10 +179,13 @@ listen_start(void)
 		    strlen(sup.chan_insert));
 		char *b = PQescapeIdentifier(sup.listen.conn, sup.chan_control,
 		    strlen(sup.chan_control));
-		char *q = xasprintf("LISTEN %s; LISTEN %s", a, b);
+		char *c = PQescapeIdentifier(sup.listen.conn, sup.chan_leader,
+		    strlen(sup.chan_leader));
+		char *q = xasprintf("LISTEN %s; LISTEN %s; LISTEN %s", a, b, c);
 
 		PQfreemem(a);
 		PQfreemem(b);
+		PQfreemem(c);
 		pg_send(&sup.listen, TASK_LISTEN, q, 0, NULL);
 		free(q);
 	}
@@ -197,9 +200,13 @@ listen_start(void)
 static void
 send_setup(void)
 {
+	const char *p[1] = { sup.conf->id };
+
 	pg_send(&sup.db, TASK_SETUP, "SELECT current_schema(),"
 	    " (SELECT coalesce(max(version), 0) FROM river_migration"
-	    "  WHERE line = 'hivejob')", 0, NULL);
+	    "  WHERE line = 'hivejob'),"
+	    " (SELECT host FROM hivejob_supervisor WHERE id = $1),"
+	    " (SELECT pid FROM hivejob_supervisor WHERE id = $1)", 1, p);
 }
 
 static void
@@ -214,10 +221,12 @@ setup_done(PGresult *r)
 		    "upgrade hivejobd to the release that migrated it");
 		exit(78);
 	}
+	lease_setup_row(r);
 	if (sup.schema == NULL) {
 		sup.schema = xstrdup(PQgetvalue(r, 0, 0));
 		sup.chan_insert = channel(sup.schema, "river_insert");
 		sup.chan_control = channel(sup.schema, "river_control");
+		sup.chan_leader = channel(sup.schema, "hivejob_leadership");
 		log_info("working schema \"%s\" as supervisor \"%s\"", sup.schema,
 		    sup.conf->id);
 		listen_start();
@@ -613,10 +622,12 @@ jobs_next_task(void)
 		send_setup();
 		return;
 	}
-	if (!sup.db.ready) {
+	if (sup.acquired && !sup.db.ready) {
 		send_recover();
 		return;
 	}
+	if (lease_next_task(0))
+		return;
 	if (sup.finishes) {
 		send_finish();
 		return;
@@ -625,13 +636,12 @@ jobs_next_task(void)
 		send_load();
 		return;
 	}
-	if (sup.claim_wanted && !sup.stopping && send_claim())
+	if (lease_next_task(1))
 		return;
-	if (now >= sup.next_schedule_ms) {
-		sup.next_schedule_ms = now + SCHEDULE_EVERY;
-		pg_send(&sup.db, TASK_SCHEDULE, "SELECT hivejob_schedule(1000)", 0, NULL);
+	if (sup.claim_wanted && sup.leased && !sup.stopping && send_claim())
 		return;
-	}
+	if (lease_next_task(2))
+		return;
 	if (now >= sup.next_queues_ms && !sup.stopping) {
 		struct buf	b;
 		const char	*p[1];
@@ -681,6 +691,17 @@ jobs_result(enum pg_task t, PGresult *r)
 		return;
 	}
 	switch (t) {
+	case TASK_LEASE:
+	case TASK_RENEW:
+	case TASK_CANCELS:
+	case TASK_LEADER:
+	case TASK_RESCUE:
+	case TASK_CLEAN:
+	case TASK_PERIODIC_READ:
+	case TASK_PERIODIC_RUN:
+	case TASK_RESIGN:
+		lease_result(t, r);
+		break;
 	case TASK_SETUP:
 		setup_done(r);
 		break;
@@ -805,6 +826,8 @@ jobs_notify(const char *channel, const char *payload)
 		for (i = 0; queue && i < sup.conf->nqueues; i++)
 			if (strcmp(queue, sup.conf->queues[i].name) == 0)
 				sup.claim_wanted = 1;
+	} else if (sup.chan_leader && strcmp(channel, sup.chan_leader) == 0) {
+		lease_notify(payload);
 	} else if (strcmp(channel, sup.chan_control) == 0) {
 		if (json_object_object_get_ex(o, "action", &v))
 			action = json_object_get_string(v);

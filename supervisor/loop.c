@@ -55,7 +55,7 @@ signals_read(void)
 			}
 			break;
 		case SIGHUP:
-			log_notice("SIGHUP: reload is not supported yet; ignored");
+			conf_reload();
 			break;
 		default:
 			break;
@@ -122,6 +122,7 @@ timers(int64_t now)
 		sup.claim_wanted = 1;
 	}
 	child_deadlines(now);
+	lease_check(now);
 	if (now >= sup.next_sweep_ms) {
 		sup.next_sweep_ms = now + 1000;
 		child_sweep_idle(now);
@@ -143,8 +144,8 @@ next_timer(void)
 		t = sup.listen.reconnect_ms;
 	if (sup.db.state != PG_DOWN && sup.db.state != PG_IDLE && sup.db.deadline_ms < t)
 		t = sup.db.deadline_ms;
-	if (sup.db.state == PG_IDLE && sup.db.ready && sup.next_schedule_ms < t)
-		t = sup.next_schedule_ms;
+	if (lease_next_timer() < t)
+		t = lease_next_timer();
 	if (sup.stopping == 1 && sup.drain_deadline_ms < t)
 		t = sup.drain_deadline_ms;
 	return t;
@@ -164,7 +165,7 @@ loop_run(void)
 		now = now_ms();
 		timers(now);
 		if (sup.stopping && sup.drain_deadline_ms == 0)
-			sup.drain_deadline_ms = now + 30000;
+			sup.drain_deadline_ms = now + sup.conf->drain_timeout_ms;
 		if (sup.stopping == 1 && now >= sup.drain_deadline_ms) {
 			log_notice("drain timeout: killing %d job(s)", sup.nrunning);
 			sup.stopping = 2;
@@ -180,8 +181,8 @@ loop_run(void)
 		if (sup.stopping)
 			jobs_release_pending();
 		jobs_next_task();
-		if (sup.stopping && sup.nrunning == 0 && sup.ready == NULL &&
-		    sup.loading == NULL && sup.finishes == NULL && sup.inflight == NULL)
+		lease_renew_maybe(now_ms());
+		if (sup.stopping && sup.resigned)
 			return;
 		if (sup.stopping == 2 && sup.nrunning == 0 && sup.db.state == PG_DOWN)
 			return;	/* nobody to tell: the next start recovers */

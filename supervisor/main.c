@@ -45,6 +45,54 @@ workdir_make(const struct conf *cf)
 	return chmod(cf->workdir, mode);
 }
 
+/*
+ * SIGHUP: read the file again. A broken file changes nothing; a good one
+ * takes effect for jobs started from now on (running ones keep what they
+ * started with). What names this process to the world or shapes its
+ * slots (database, id, max_children, uids, user, isolation, workdir) needs
+ * a restart, and the old value is kept with a warning.
+ */
+void
+conf_reload(void)
+{
+	struct conf	*n, *o = sup.conf;
+	char		 err[1024];
+
+	if ((n = conf_load(sup.conf_path, err, sizeof(err))) == NULL) {
+		log_err("reload refused, keeping the running configuration: %s", err);
+		return;
+	}
+#define KEEP_STR(f) do {						\
+	if (strcmp(n->f ? n->f : "", o->f ? o->f : "") != 0)		\
+		log_warnx("reload: %s changes only with a restart", #f);	\
+	free(n->f);							\
+	n->f = o->f ? xstrdup(o->f) : NULL;				\
+} while (0)
+#define KEEP_NUM(f) do {						\
+	if (n->f != o->f)						\
+		log_warnx("reload: %s changes only with a restart", #f);	\
+	n->f = o->f;							\
+} while (0)
+	KEEP_STR(conninfo);
+	KEEP_STR(schema);
+	KEEP_STR(id);
+	KEEP_STR(user);
+	KEEP_STR(workdir);
+	KEEP_NUM(max_children);
+	KEEP_NUM(job_uid_base);
+	KEEP_NUM(isolation);
+	KEEP_NUM(lease_ms);
+#undef KEEP_STR
+#undef KEEP_NUM
+	sup.conf = n;
+	lease_reload();
+	sup.claim_queue_next = 0;
+	sup.claim_wanted = 1;
+	conf_free(o);
+	log_notice("configuration reloaded from %s: %d kind(s), %d queue(s), "
+	    "%d periodic job(s)", sup.conf_path, n->nkinds, n->nqueues, n->nperiodics);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -130,6 +178,9 @@ main(int argc, char **argv)
 		sup.children[i].out_fd = sup.children[i].result_fd =
 		    sup.children[i].status_fd = -1;
 	}
+	if (gethostname(sup.host, sizeof(sup.host)) == -1)
+		snprintf(sup.host, sizeof(sup.host), "unknown");
+	sup.host[sizeof(sup.host) - 1] = '\0';
 	sup.db.name = "work";
 	sup.listen.name = "listen";
 	sup.db.state = sup.listen.state = PG_DOWN;
