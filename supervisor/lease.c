@@ -44,23 +44,31 @@ static void	periodic_plan(PGresult *);
 static void	rfc3339(time_t, char *, size_t);
 static int	pid_alive_hivejobd(int);
 
-/* Is pid, on this host, a running hivejobd? */
+/*
+ * Is pid, on this host, a running hivejobd? A zombie is not: it died and
+ * its parent has not reaped it yet. Where we cannot tell, it lives.
+ */
 static int
 pid_alive_hivejobd(int pid)
 {
-	char	 path[64], comm[64] = "";
+	char	 path[64], stat[512], *p;
 	FILE	*f;
 
 	if (pid <= 0 || (kill(pid, 0) == -1 && errno == ESRCH))
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if ((f = fopen(path, "r")) == NULL)
-		return 1;	/* cannot tell: assume it lives */
-	if (fgets(comm, sizeof(comm), f) == NULL)
-		comm[0] = '\0';
+		return errno != ENOENT;
+	if (fgets(stat, sizeof(stat), f) == NULL)
+		stat[0] = '\0';
 	fclose(f);
-	comm[strcspn(comm, "\n")] = '\0';
-	return strcmp(comm, "hivejobd") == 0;
+	/* "pid (comm) S ...": comm may hold anything, so find the last ')'. */
+	if ((p = strrchr(stat, ')')) == NULL || p[1] != ' ')
+		return 1;
+	if (p[2] == 'Z' || p[2] == 'X')
+		return 0;
+	*p = '\0';
+	return (p = strchr(stat, '(')) != NULL && strcmp(p + 1, "hivejobd") == 0;
 }
 
 /* From the setup row: who holds our id now (host, pid), if anyone. */
@@ -432,7 +440,11 @@ lease_result(enum pg_task t, PGresult *r)
 		was = sup.leader;
 		sup.leader = !PQgetisnull(r, 0, 0);
 		if (sup.leader && !was) {
-			sup.leader_since_ms = now_ms() - (int64_t)(atof(v) * 1000);
+			/*
+			 * Counted from now even when the row is older (a restart
+			 * under the same id): a new leader waits a whole lease.
+			 */
+			sup.leader_since_ms = now_ms();
 			sup.next_rescue_ms = sup.leader_since_ms + sup.conf->lease_ms;
 			sup.next_schedule_ms = sup.next_clean_ms = sup.next_periodic_ms = 0;
 			log_notice("leading the hivejob supervisors: scheduler, rescuer "
