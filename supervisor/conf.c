@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -106,6 +107,7 @@ static int	value_unquote(struct parser *, char *, char **);
 static int	line_parse(struct parser *, char *);
 static int	section_start(struct parser *, char *);
 static int	section_end(struct parser *);
+static int	periodic_check(struct parser *);
 static int	key_set(struct parser *, const char *, char *);
 static int	key_typed(struct parser *, const struct key_def *, void *,
 		    const char *);
@@ -456,6 +458,31 @@ section_start(struct parser *p, char *name)
 	return 0;
 }
 
+/*
+ * A periodic needs a kind and a schedule, and a schedule that never comes
+ * due (the 30th of February) is a mistake, judged in the section's zone.
+ */
+static int
+periodic_check(struct parser *p)
+{
+	struct periodic_conf	*pc = &p->conf->periodics[p->idx];
+	time_t			 next;
+	int			 i;
+
+	if (pc->kind == NULL || pc->schedule == NULL) {
+		p->line = p->secline;
+		return p_error(p, "[%s] needs kind and schedule", p->secname);
+	}
+	if (cron_next(&pc->cron, pc->timezone, time(NULL), &next) == -1) {
+		for (i = 0; i < p->nkeys; i++)
+			if (strcmp(p->keys[i].name, "schedule") == 0)
+				p->line = p->keys[i].line;
+		return p_error(p, "schedule '%s' never comes due (no run in "
+		    "the next 5 years)", pc->schedule);
+	}
+	return 0;
+}
+
 /* What can only be judged once a section's last key is read. */
 static int
 section_end(struct parser *p)
@@ -466,12 +493,8 @@ section_end(struct parser *p)
 		p->line = p->secline;
 		return p_error(p, "[%s] has no exec", p->secname);
 	}
-	if (p->sec == SEC_PERIODIC &&
-	    (p->conf->periodics[p->idx].kind == NULL ||
-	    p->conf->periodics[p->idx].schedule == NULL)) {
-		p->line = p->secline;
-		return p_error(p, "[%s] needs kind and schedule", p->secname);
-	}
+	if (p->sec == SEC_PERIODIC && periodic_check(p) == -1)
+		return -1;
 	for (i = 0; i < p->nkeys; i++)
 		free(p->keys[i].name);
 	p->nkeys = 0;

@@ -45,15 +45,15 @@ static const char *const wday_names[] = {
 static const struct field {
 	const char		*name;
 	int			 lo, hi;	/* what may be written */
-	int			 top;		/* where * and N/STEP end */
-	const char *const	*names;		/* names[i] is name_base + i */
+	int			 top;	/* where * and N/STEP end */
+	const char *const	*names;	/* names[i] is name_base + i */
 	int			 name_base;
 } fields[F_COUNT] = {
 	{ "minute", 0, 59, 59, NULL, 0 },
 	{ "hour", 0, 23, 23, NULL, 0 },
 	{ "day-of-month", 1, 31, 31, NULL, 0 },
 	{ "month", 1, 12, 12, month_names, 1 },
-	{ "day-of-week", 0, 7, 6, wday_names, 0 },	/* 7 is Sunday again */
+	{ "day-of-week", 0, 7, 6, wday_names, 0 },	/* 7: Sunday again */
 };
 
 static const struct {
@@ -405,7 +405,8 @@ search(const struct cron *c, time_t t, time_t *next)
 			continue;
 		}
 		mi = b;
-		if (wall_resolve(day * DAY_S + h * 3600 + mi * 60, t, &x) == 0) {
+		if (wall_resolve(day * DAY_S + h * 3600 + mi * 60, t,
+		    &x) == 0) {
 			*next = x;
 			return 0;
 		}

@@ -244,37 +244,11 @@ th_prefix(void)
 	return p;
 }
 
-void
-th_daemon_start(struct th_daemon *d, const char *fmt, ...)
+/* fork and exec hivejobd -v -c d->conf, its log in d->log (truncated). */
+static void
+th_daemon_exec(struct th_daemon *d)
 {
-	va_list	 ap;
-	FILE	*f;
-	char	*extra;
-	int	 fd;
-
-	memset(d, 0, sizeof(*d));
-	snprintf(d->dir, sizeof(d->dir), "/tmp/hivejob-test.XXXXXX");
-	cr_assert_not_null(mkdtemp(d->dir));
-	chmod(d->dir, 0755);
-	snprintf(d->conf, sizeof(d->conf), "%s/hivejobd.conf", d->dir);
-	snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
-	/* Tests run in parallel: each daemon gets uids no other one uses. */
-	d->uid_base = 2100000 + (unsigned)(getpid() % 20000) * 64;
-
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&extra, fmt, ap) >= 0);
-	va_end(ap);
-	cr_assert_not_null(f = fopen(d->conf, "w"));
-	fprintf(f, "[database]\nconninfo =\n\n[supervisor]\nid = test-%ld\n"
-	    "job_uid_base = %u\nworkdir = %s/work\npoll_interval = 200ms\n"
-	    "kill_grace = 1s\n%s\n%s\n", (long)getpid(), d->uid_base, d->dir,
-	    th_root() ? "user = nobody" : "isolation = same-uid", extra);
-	fclose(f);
-	free(extra);
-	/* The config holds no secret of the tests' own; root-only all the same. */
-	chmod(d->conf, 0644);
-	if (th_root())
-		chown(d->dir, 65534, 65534);
+	int fd;
 
 	d->pid = fork();
 	cr_assert(d->pid >= 0);
@@ -286,8 +260,136 @@ th_daemon_start(struct th_daemon *d, const char *fmt, ...)
 		execl(th_bin("hivejobd"), "hivejobd", "-v", "-c", d->conf, (char *)NULL);
 		_exit(127);
 	}
+}
+
+static void
+th_daemon_wait_up(struct th_daemon *d)
+{
 	cr_assert(th_daemon_log_wait(d, "database connection listen established", 20),
 	    "hivejobd did not come up:\n%s", th_daemon_log(d));
+}
+
+/*
+ * Write d's config with the given id and uid base, then start it. Tests run
+ * in parallel: each test's daemons use a block of 64 uids no other test uses.
+ */
+static void
+th_daemon_vstart(struct th_daemon *d, int n, int wait, const char *fmt, va_list ap)
+{
+	FILE	*f;
+	char	*extra;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->dir, sizeof(d->dir), "/tmp/hivejob-test.XXXXXX");
+	cr_assert_not_null(mkdtemp(d->dir));
+	chmod(d->dir, 0755);
+	snprintf(d->conf, sizeof(d->conf), "%s/hivejobd.conf", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
+	d->uid_base = 2100000 + (unsigned)(getpid() % 20000) * 64;
+	if (n < 0)
+		snprintf(d->id, sizeof(d->id), "test-%ld", (long)getpid());
+	else {
+		snprintf(d->id, sizeof(d->id), "test-%ld-%d", (long)getpid(), n);
+		d->uid_base += (unsigned)n * 16;
+	}
+
+	cr_assert(vasprintf(&extra, fmt, ap) >= 0);
+	cr_assert_not_null(f = fopen(d->conf, "w"));
+	fprintf(f, "[database]\nconninfo =\n\n[supervisor]\nid = %s\n"
+	    "job_uid_base = %u\nworkdir = %s/work\npoll_interval = 200ms\n"
+	    "kill_grace = 1s\n%s\n%s\n", d->id, d->uid_base, d->dir,
+	    th_root() ? "user = nobody" : "isolation = same-uid", extra);
+	fclose(f);
+	free(extra);
+	/* The config holds no secret of the tests' own; root-only all the same. */
+	chmod(d->conf, 0644);
+	if (th_root())
+		chown(d->dir, 65534, 65534);
+
+	th_daemon_exec(d);
+	if (wait)
+		th_daemon_wait_up(d);
+}
+
+void
+th_daemon_start(struct th_daemon *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	th_daemon_vstart(d, -1, 1, fmt, ap);
+	va_end(ap);
+}
+
+void
+th_daemon_start_n(struct th_daemon *d, int n, const char *fmt, ...)
+{
+	va_list ap;
+
+	cr_assert(n >= 0 && n < 4, "th_daemon_start_n: n is 0..3");
+	va_start(ap, fmt);
+	th_daemon_vstart(d, n, 1, fmt, ap);
+	va_end(ap);
+}
+
+void
+th_daemon_spawn_n(struct th_daemon *d, int n, const char *fmt, ...)
+{
+	va_list ap;
+
+	cr_assert(n >= 0 && n < 4, "th_daemon_spawn_n: n is 0..3");
+	va_start(ap, fmt);
+	th_daemon_vstart(d, n, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* SIGKILL and reap: a crash. Returns the wait status's signal. */
+int
+th_daemon_kill(struct th_daemon *d)
+{
+	int st;
+
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, SIGKILL);
+	while (waitpid(d->pid, &st, 0) == -1 && errno == EINTR)
+		;
+	d->pid = 0;
+	return WIFSIGNALED(st) ? WTERMSIG(st) : -1;
+}
+
+/*
+ * Start d again with the same config (and so the same id and uids): what
+ * systemd does after a crash. The previous log is kept as log.N.
+ */
+void
+th_daemon_restart(struct th_daemon *d)
+{
+	char old[320];
+
+	cr_assert(d->pid <= 0, "th_daemon_restart: still running");
+	snprintf(old, sizeof(old), "%s.%d", d->log, ++d->restarts);
+	cr_assert(rename(d->log, old) == 0, "rename %s: %s", d->log, strerror(errno));
+	th_daemon_exec(d);
+	th_daemon_wait_up(d);
+}
+
+/* Wait up to seconds for d to exit: its exit status, 128 + signal, or -1. */
+int
+th_daemon_wait(struct th_daemon *d, int seconds)
+{
+	int st, i;
+
+	if (d->pid <= 0)
+		return -1;
+	for (i = 0; i < seconds * 20; i++) {
+		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			d->pid = 0;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		usleep(50000);
+	}
+	return -1;
 }
 
 /* SIGTERM and wait; returns the exit status (128 + signal if killed). */

@@ -32,10 +32,24 @@ struct th_daemon {
 	char	 conf[300];
 	char	 log[300];
 	unsigned uid_base;
+	char	 id[64];
+	int	 restarts;
 };
 
 void	 th_daemon_start(struct th_daemon *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/*
+ * Several daemons in one test: daemon n (0..3) is "test-<pid>-<n>" with
+ * uids from th_daemon_start's base + 16 n. spawn does not wait for it to
+ * come up (a start that must fail); th_daemon_wait reaps it.
+ */
+void	 th_daemon_start_n(struct th_daemon *, int, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 th_daemon_spawn_n(struct th_daemon *, int, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+int	 th_daemon_kill(struct th_daemon *);
+void	 th_daemon_restart(struct th_daemon *);
+int	 th_daemon_wait(struct th_daemon *, int);
 int	 th_daemon_stop(struct th_daemon *);
 char	*th_daemon_log(const struct th_daemon *);
 int	 th_daemon_log_wait(const struct th_daemon *, const char *, int);

@@ -117,6 +117,12 @@ Test(conf, every_key)
 	    "workdir = /var/lib/hivejob\n"
 	    "kill_grace = 10s\n"
 	    "max_args = 2M\n"
+	    "lease = 30s\n"
+	    "drain_timeout = 2m\n"
+	    "max_interruptions = 0\n"
+	    "keep_completed = 1h\n"
+	    "keep_cancelled = 2d\n"
+	    "keep_discarded = 30d\n"
 	    "\n"
 	    "[queue.mail]\n"
 	    "max_children = 2\n"
@@ -151,6 +157,13 @@ Test(conf, every_key)
 	cr_assert_str_eq(c->workdir, "/var/lib/hivejob");
 	cr_assert_eq(c->kill_grace_ms, 10000);
 	cr_assert_eq(c->max_args, 2 * 1024 * 1024);
+	cr_assert_eq(c->lease_ms, 30000);
+	cr_assert_eq(c->drain_timeout_ms, 120000);
+	cr_assert_eq(c->max_interruptions, 0);
+	cr_assert_eq(c->keep_completed_ms, 3600000);
+	cr_assert_eq(c->keep_cancelled_ms, 2 * 86400000LL);
+	cr_assert_eq(c->keep_discarded_ms, 30 * 86400000LL);
+	cr_assert_eq(c->nperiodics, 0);
 
 	cr_assert_eq(c->nqueues, 3);
 	cr_assert_str_eq(c->queues[0].name, "default");
@@ -221,6 +234,14 @@ Test(conf, defaults)
 	cr_assert_str_eq(c->workdir, "/run/hivejob");
 	cr_assert_eq(c->kill_grace_ms, 5000);
 	cr_assert_eq(c->max_args, 1024 * 1024);
+	cr_assert_eq(c->lease_ms, 10000);
+	cr_assert_eq(c->drain_timeout_ms, 30000);
+	cr_assert_eq(c->max_interruptions, 3);
+	cr_assert_eq(c->keep_completed_ms, 86400000);
+	cr_assert_eq(c->keep_cancelled_ms, 86400000);
+	cr_assert_eq(c->keep_discarded_ms, 7 * 86400000LL);
+	cr_assert_eq(c->nperiodics, 0);
+	cr_assert_null(c->periodics);
 	cr_assert_eq(c->nqueues, 1);
 	cr_assert_str_eq(c->queues[0].name, "default");
 	cr_assert_eq(c->queues[0].max_children, 0);
@@ -644,6 +665,246 @@ Test(conf, value_errors)
 		{ "[supervisor]\nkill_grace = soon\n", 2,
 		  "invalid duration 'soon' for kill_grace "
 		  "(use 500ms, 30s, 5m, 2h, 5d)" },
+		{ "[supervisor]\nlease = 1999ms\n", 2,
+		  "lease must be from 2s to 10m" },
+		{ "[supervisor]\nlease = 601s\n", 2,
+		  "lease must be from 2s to 10m" },
+		{ "[supervisor]\nlease = 10\n", 2,
+		  "invalid duration '10' for lease (use 500ms, 30s, 5m, 2h, 5d)" },
+		{ "[supervisor]\ndrain_timeout = -1s\n", 2,
+		  "invalid duration '-1s' for drain_timeout "
+		  "(use 500ms, 30s, 5m, 2h, 5d)" },
+		{ "[supervisor]\nmax_interruptions = 1001\n", 2,
+		  "max_interruptions must be from 0 to 1000" },
+		{ "[supervisor]\nmax_interruptions = -1\n", 2,
+		  "invalid number '-1' for max_interruptions" },
+		{ "[supervisor]\nkeep_completed = 59s\n", 2,
+		  "keep_completed must be at least 1m" },
+		{ "[supervisor]\nkeep_cancelled = 0s\n", 2,
+		  "keep_cancelled must be at least 1m" },
+		{ "[supervisor]\n\nkeep_discarded = 59999ms\n", 3,
+		  "keep_discarded must be at least 1m" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		load_err(t[i].text, t[i].line, t[i].msg);
+}
+
+Test(conf, supervisor_bounds)
+{
+	struct conf *c;
+
+	c = load("[supervisor]\nlease = 2s\ndrain_timeout = 0s\n"
+	    "max_interruptions = 1000\nkeep_completed = 1m\n"
+	    "keep_cancelled = 60000ms\nkeep_discarded = 365d\n");
+	cr_assert_eq(c->lease_ms, 2000);
+	cr_assert_eq(c->drain_timeout_ms, 0);
+	cr_assert_eq(c->max_interruptions, 1000);
+	cr_assert_eq(c->keep_completed_ms, 60000);
+	cr_assert_eq(c->keep_cancelled_ms, 60000);
+	cr_assert_eq(c->keep_discarded_ms, 365 * 86400000LL);
+	conf_free(c);
+	c = load("[supervisor]\nlease = 10m\n");
+	cr_assert_eq(c->lease_ms, 600000);
+	conf_free(c);
+}
+
+static const struct periodic_conf *
+periodic(const struct conf *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->nperiodics; i++)
+		if (strcmp(c->periodics[i].name, name) == 0)
+			return &c->periodics[i];
+	return NULL;
+}
+
+Test(conf, periodic)
+{
+	struct conf			*c;
+	const struct periodic_conf	*p;
+	struct cron			 cron;
+	char				 e[64];
+
+	c = load("[supervisor]\nqueues = default\n"
+	    "[periodic.nightly_report]\n"
+	    "kind = report\n"
+	    "args = {\"z\": [3, {\"b\": 1, \"a\": \"x/y\"}], \"a\": null, "
+	    "\"M\": 1.50, \"\u00e9\": \"caf\u00e9\", \"b\": {}}\n"
+	    "schedule = 30 2 * * mon-fri\n"
+	    "queue = reports\n"
+	    "timezone = Europe/Berlin\n"
+	    "catch_up = none\n"
+	    "priority = 4\n"
+	    "max_attempts = 32767\n"
+	    "\n"
+	    "[periodic.tick]\n"
+	    "schedule = \"  @hourly \"\n"
+	    "kind = noop\n"
+	    "[kind.report]\n"
+	    "exec = reporter\n");
+	cr_assert_eq(c->nperiodics, 2);
+	p = &c->periodics[0];
+	cr_assert_str_eq(p->name, "nightly_report");
+	cr_assert_str_eq(p->kind, "report");
+	cr_assert_str_eq(p->args, "{\"M\":1.50,\"a\":null,\"b\":{},"
+	    "\"z\":[3,{\"b\":1,\"a\":\"x/y\"}],\"\xc3\xa9\":\"caf\xc3\xa9\"}");
+	cr_assert_str_eq(p->queue, "reports");
+	cr_assert_str_eq(p->schedule, "30 2 * * mon-fri");
+	cr_assert_eq(cron_parse("30 2 * * 1-5", &cron, e, sizeof(e)), 0);
+	cr_assert_eq(memcmp(&p->cron, &cron, sizeof(cron)), 0);
+	cr_assert_str_eq(p->timezone, "Europe/Berlin");
+	cr_assert_eq(p->catch_up, CATCH_UP_NONE);
+	cr_assert_eq(p->priority, 4);
+	cr_assert_eq(p->max_attempts, 32767);
+
+	/* The defaults. */
+	p = periodic(c, "tick");
+	cr_assert_eq(p, &c->periodics[1]);
+	cr_assert_str_eq(p->kind, "noop");
+	cr_assert_str_eq(p->args, "{}");
+	cr_assert_str_eq(p->queue, "default");
+	cr_assert_str_eq(p->schedule, "  @hourly ");
+	cr_assert_eq(cron_parse("0 * * * *", &cron, e, sizeof(e)), 0);
+	cr_assert_eq(memcmp(&p->cron, &cron, sizeof(cron)), 0);
+	cr_assert_str_eq(p->timezone, "UTC");
+	cr_assert_eq(p->catch_up, CATCH_UP_LAST);
+	cr_assert_eq(p->priority, 1);
+	cr_assert_eq(p->max_attempts, 25);
+
+	/* A periodic's queue is not worked for being named. */
+	cr_assert_eq(c->nqueues, 1);
+	cr_assert_null(conf_queue(c, "reports"));
+	conf_free(c);
+
+	/* Spellings of args that mean the same come out the same. */
+	c = load("[periodic.a]\nkind = k\nschedule = @daily\n"
+	    "args = { \"b\" : true ,\"a\":[ 1 , 2 ] }\n"
+	    "catch_up = last\n"
+	    "[periodic.b]\nkind = k\nschedule = @daily\n"
+	    "args = {\"a\":[1,2],\"b\":true}\n"
+	    "[periodic.c]\nkind = k\nschedule = @daily\n"
+	    "args = \"{\\\"k\\\": \\\"two words\\\"}\"\n"
+	    "[periodic.d]\nkind = k\nschedule = @daily\nargs = {}\n"
+	    "timezone = UTC\n"
+	    "[periodic.e]\nkind = k\nschedule = @daily\n"
+	    "args = {\"b\":1,\"a\":2,\"b\":3,\"aa\":4,\"A\":5,\"_\":6}\n"
+	    "timezone = America/Argentina/Buenos_Aires\n");
+	cr_assert_str_eq(periodic(c, "a")->args, "{\"a\":[1,2],\"b\":true}");
+	cr_assert_str_eq(periodic(c, "b")->args, "{\"a\":[1,2],\"b\":true}");
+	cr_assert_eq(periodic(c, "a")->catch_up, CATCH_UP_LAST);
+	cr_assert_str_eq(periodic(c, "c")->args, "{\"k\":\"two words\"}");
+	cr_assert_str_eq(periodic(c, "d")->args, "{}");
+	cr_assert_str_eq(periodic(c, "e")->args,
+	    "{\"A\":5,\"_\":6,\"a\":2,\"aa\":4,\"b\":3}");
+	cr_assert_str_eq(periodic(c, "e")->timezone,
+	    "America/Argentina/Buenos_Aires");
+	cr_assert_null(periodic(c, "f"));
+	conf_free(c);
+}
+
+Test(conf, periodic_errors)
+{
+	static const struct {
+		const char	*text;
+		int		 line;
+		const char	*msg;
+	} t[] = {
+		{ "[periodic.a]\nkind = x\n", 1,
+		  "[periodic.a] needs kind and schedule" },
+		{ "[database]\n\n[periodic.a]\nschedule = @daily\n"
+		  "[supervisor]\n", 3, "[periodic.a] needs kind and schedule" },
+		{ "[periodic.a]\n", 1, "[periodic.a] needs kind and schedule" },
+		{ "[periodic.a]\nkind = x\nschedule = @daily\n"
+		  "[periodic.b]\nkind = x\nschedule = @daily\n\n"
+		  "[periodic.a]\n", 8,
+		  "duplicate section [periodic.a] (first on line 1)" },
+		{ "[periodic]\n", 1,
+		  "section [periodic] needs a name: [periodic.NAME]" },
+		{ "[periodic.a b]\n", 1, "invalid periodic name 'a b' (1 to 127 "
+		  "bytes, no blanks or control characters)" },
+		{ "[periodic.]\n", 1, "invalid periodic name '' (1 to 127 "
+		  "bytes, no blanks or control characters)" },
+		{ "[periodic.a]\nkind = x\nexec = y\n", 3,
+		  "unknown key 'exec' in [periodic.a]" },
+		{ "[periodic.a]\nkind = x\nkind = y\n", 3,
+		  "duplicate key 'kind' in [periodic.a] (first on line 2)" },
+		{ "[periodic.a]\nkind = a b\n", 2, "invalid kind name 'a b' (1 "
+		  "to 127 bytes, no blanks or control characters)" },
+		{ "[periodic.a]\nkind =\n", 2, "invalid kind name '' (1 "
+		  "to 127 bytes, no blanks or control characters)" },
+		{ "[periodic.a]\nqueue = a,b\n", 2, "invalid queue name 'a,b' "
+		  "(1 to 127 bytes, no blanks, commas or control characters)" },
+		{ "[periodic.a]\nargs = [1]\n", 2, "args must be a JSON object" },
+		{ "[periodic.a]\nargs = 12\n", 2, "args must be a JSON object" },
+		{ "[periodic.a]\nargs = \"\\\"x\\\"\"\n", 2,
+		  "args must be a JSON object" },
+		{ "[periodic.a]\nargs = null\n", 2, "args must be a JSON object" },
+		{ "[periodic.a]\nargs =\n", 2,
+		  "args is not valid JSON: unexpected end of data" },
+		{ "[periodic.a]\nargs = {\"a\": 1\n", 2,
+		  "args is not valid JSON: unexpected end of data" },
+		{ "[periodic.a]\nargs = {\"a\": 1} x\n", 2,
+		  "args is not valid JSON: unexpected character" },
+		{ "[periodic.a]\nargs = {\"a\": 1,}\n", 2,
+		  "args is not valid JSON: unexpected character" },
+		{ "[periodic.a]\nargs = {a: 1}\n", 2,
+		  "args is not valid JSON: quoted object property name "
+		  "expected" },
+		{ "[periodic.a]\nargs = {\"a\": \"\xff\"}\n", 2,
+		  "args is not valid JSON: invalid utf-8 string" },
+		{ "[periodic.a]\nschedule = 61 * * * *\n", 2,
+		  "invalid schedule '61 * * * *': minute 61 out of range 0-59" },
+		{ "[periodic.a]\nschedule = @daily 2\n", 2,
+		  "invalid schedule '@daily 2': unknown macro '@daily 2' (use "
+		  "@yearly, @monthly, @weekly, @daily or @hourly)" },
+		{ "[periodic.a]\nschedule = 0 0 * *\n", 2,
+		  "invalid schedule '0 0 * *': expected 5 fields (minute hour "
+		  "day-of-month month day-of-week), found 4" },
+		{ "[periodic.a]\ntimezone = Mars/Olympus_Mons\n", 2,
+		  "unknown timezone 'Mars/Olympus_Mons' (not in "
+		  "/usr/share/zoneinfo)" },
+		{ "[periodic.a]\ntimezone = America\n", 2,
+		  "unknown timezone 'America' (not in /usr/share/zoneinfo)" },
+		{ "[periodic.a]\ntimezone = zone.tab\n", 2,
+		  "unknown timezone 'zone.tab' (not in /usr/share/zoneinfo)" },
+		{ "[periodic.a]\ntimezone = utc\n", 2,
+		  "unknown timezone 'utc' (not in /usr/share/zoneinfo)" },
+		{ "[periodic.a]\ntimezone = ../../../etc/passwd\n", 2,
+		  "invalid timezone '../../../etc/passwd' (use an IANA name such "
+		  "as Europe/Berlin, or UTC)" },
+		{ "[periodic.a]\ntimezone = Europe/../UTC\n", 2,
+		  "invalid timezone 'Europe/../UTC' (use an IANA name such "
+		  "as Europe/Berlin, or UTC)" },
+		{ "[periodic.a]\ntimezone = /usr/share/zoneinfo/UTC\n", 2,
+		  "invalid timezone '/usr/share/zoneinfo/UTC' (use an IANA name "
+		  "such as Europe/Berlin, or UTC)" },
+		{ "[periodic.a]\ntimezone =\n", 2,
+		  "invalid timezone '' (use an IANA name such as Europe/Berlin, "
+		  "or UTC)" },
+		{ "[periodic.a]\ntimezone = \"Europe/Berlin \"\n", 2,
+		  "invalid timezone 'Europe/Berlin ' (use an IANA name such as "
+		  "Europe/Berlin, or UTC)" },
+		{ "[periodic.a]\ncatch_up = all\n", 2,
+		  "invalid catch_up 'all' (use none or last)" },
+		{ "[periodic.a]\npriority = 0\n", 2,
+		  "priority must be from 1 to 4" },
+		{ "[periodic.a]\npriority = 5\n", 2,
+		  "priority must be from 1 to 4" },
+		{ "[periodic.a]\nmax_attempts = 0\n", 2,
+		  "max_attempts must be from 1 to 32767" },
+		{ "[periodic.a]\nmax_attempts = 32768\n", 2,
+		  "max_attempts must be from 1 to 32767" },
+		{ "[periodic.a]\nmax_attempts = many\n", 2,
+		  "invalid number 'many' for max_attempts" },
+		{ "[periodic.feb30]\nkind = x\n\nschedule = 0 0 30 2 *\n"
+		  "[supervisor]\n", 4, "schedule '0 0 30 2 *' never comes due "
+		  "(no run in the next 5 years)" },
+		{ "[periodic.a]\nschedule = 0 0 31 4,6,9,11 *\nkind = x\n", 2,
+		  "schedule '0 0 31 4,6,9,11 *' never comes due (no run in the "
+		  "next 5 years)" },
 	};
 	size_t i;
 
