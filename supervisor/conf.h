@@ -76,6 +76,7 @@ struct cron {
 	uint8_t		wdays;		/* bits 0..6, Sunday = 0 (7 accepted as 0) */
 	int		mday_star;	/* Vixie cron: with both dom and dow */
 	int		wday_star;	/* restricted, either one matches */
+	int64_t		every_s;	/* "@every D": the other fields unused */
 };
 
 enum catch_up {
@@ -140,7 +141,10 @@ struct conf	*conf_load(const char *, char *, size_t);
 void		 conf_free(struct conf *);
 struct kind_conf *conf_kind(const struct conf *, const char *);
 
-/* cron.c: "m h dom mon dow" or @hourly, @daily, @weekly, @monthly, @yearly. */
+/*
+ * cron.c: "m h dom mon dow", @hourly, @daily, @weekly, @monthly, @yearly,
+ * or @every DURATION (whole seconds, aligned to the epoch).
+ */
 int	cron_parse(const char *, struct cron *, char *, size_t);
 /* The first run strictly after t, in time zone tz; -1 if none within 5 years. */
 int	cron_next(const struct cron *, const char *, time_t, time_t *);

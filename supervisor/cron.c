@@ -228,13 +228,29 @@ cron_parse(const char *text, struct cron *cron, char *err, size_t errlen)
 	memcpy(buf, text, len);
 	buf[len] = '\0';
 
+	memset(cron, 0, sizeof(*cron));
+	/*
+	 * "@every 30s": a fixed interval, aligned to the Unix epoch so that
+	 * every leader computes the same runs (River's PeriodicInterval, and
+	 * what short schedules in tests need).
+	 */
+	if (strncasecmp(buf, "@every ", 7) == 0) {
+		int64_t ms;
+
+		if (parse_duration_ms(buf + 7, &ms) == -1 || ms < 1000 || ms % 1000)
+			return cron_error(err, errlen, "@every takes whole seconds, "
+			    "at least 1s, such as 30s, 5m or 2h");
+		cron->every_s = ms / 1000;
+		return 0;
+	}
 	if (*buf == '@') {
 		for (i = 0; i < nitems(macros); i++)
 			if (strcasecmp(buf, macros[i].name) == 0)
 				return cron_parse(macros[i].fields, cron, err,
 				    errlen);
 		return cron_error(err, errlen, "unknown macro '%s' (use "
-		    "@yearly, @monthly, @weekly, @daily or @hourly)", buf);
+		    "@yearly, @monthly, @weekly, @daily, @hourly or @every "
+		    "DURATION)", buf);
 	}
 	for (s = strtok(buf, " \t"); s != NULL; s = strtok(NULL, " \t")) {
 		if (n == F_COUNT)
@@ -427,6 +443,10 @@ cron_next(const struct cron *c, const char *tz, time_t t, time_t *next)
 	char		*saved = NULL;
 	int		 switched = 0, rv;
 
+	if (c->every_s > 0) {
+		*next = (t / c->every_s + 1) * c->every_s;
+		return 0;
+	}
 	if (tz == NULL || *tz == '\0')
 		tz = "UTC";
 	env = getenv("TZ");

@@ -240,9 +240,9 @@ Test(cron_parse, errors)
 		{ "* * * dec-jan *", "month range dec-jan goes backwards" },
 		{ "* * * * fri-mon", "day-of-week range fri-mon goes backwards" },
 		{ "@reboot", "unknown macro '@reboot' (use @yearly, @monthly, "
-		  "@weekly, @daily or @hourly)" },
+		  "@weekly, @daily, @hourly or @every DURATION)" },
 		{ "@daily 1", "unknown macro '@daily 1' (use @yearly, @monthly, "
-		  "@weekly, @daily or @hourly)" },
+		  "@weekly, @daily, @hourly or @every DURATION)" },
 	};
 	struct cron	c;
 	char		big[600];
@@ -516,4 +516,24 @@ Test(cron_next, fast)
 	}
 	/* Typically far less; the bound leaves room for a loaded machine. */
 	cr_assert_lt(worst, 1000.0, "%.1f us per call", worst);
+}
+
+Test(cron, every_interval_is_aligned_to_the_epoch)
+{
+	struct cron	c;
+	char		msg[128];
+	time_t		next;
+
+	cr_assert_eq(cron_parse("@every 5s", &c, msg, sizeof(msg)), 0, "%s", msg);
+	cr_assert_eq(cron_next(&c, "Europe/Berlin", 1000000002, &next), 0);
+	cr_assert_eq(next, 1000000005);
+	cr_assert_eq(cron_next(&c, "UTC", 1000000005, &next), 0);
+	cr_assert_eq(next, 1000000010);
+	cr_assert_eq(cron_parse("@every 2m", &c, msg, sizeof(msg)), 0);
+	cr_assert_eq(cron_next(&c, "UTC", 59, &next), 0);
+	cr_assert_eq(next, 120);
+	cr_assert_eq(cron_parse("@every 500ms", &c, msg, sizeof(msg)), -1);
+	cr_assert(strstr(msg, "whole seconds"), "%s", msg);
+	cr_assert_eq(cron_parse("@every", &c, msg, sizeof(msg)), -1);
+	cr_assert_eq(cron_parse("@every 0s", &c, msg, sizeof(msg)), -1);
 }
