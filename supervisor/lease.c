@@ -278,7 +278,8 @@ send_periodic(void)
 	p[7] = pri;
 	p[8] = maxa;
 	p[9] = key;
-	rc = pg_send(&sup.db, TASK_PERIODIC_RUN, "SELECT $1::text, $3::bigint,"
+	rc = pg_send(&sup.db, TASK_PERIODIC_RUN, "SELECT $1::text, to_char(to_timestamp($3::float8) AT TIME ZONE 'UTC',"
+	    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
 	    " hivejob_periodic_run($1, to_timestamp($2::float8), to_timestamp($3::float8),"
 	    " to_timestamp($4::float8), $5, $6::jsonb, $7, $8::int, $9::int, $10)", 10, p);
 	free(key);
