@@ -382,14 +382,15 @@ th_daemon_wait(struct th_daemon *d, int seconds)
 
 	if (d->pid <= 0)
 		return -1;
-	for (i = 0; i < seconds * 20; i++) {
+	for (i = 0;; i++) {
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
 			d->pid = 0;
 			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		}
+		if (i >= seconds * 20)
+			return -1;
 		usleep(50000);
 	}
-	return -1;
 }
 
 /* SIGTERM and wait; returns the exit status (128 + signal if killed). */
