@@ -17,7 +17,7 @@ WARNINGS	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 PKGS		 = libpq json-c
 
 B		 = build
-ALL_CPPFLAGS	 = -D_GNU_SOURCE -Icommon -Ictl -Isupervisor -Irunner \
+ALL_CPPFLAGS	 = -D_GNU_SOURCE -Icommon -Ictl -Isupervisor -Irunner -Iworkers \
 		   -DHIVEJOB_LIBEXECDIR='"$(LIBEXECDIR)"' $(CPPFLAGS)
 ALL_CFLAGS	 = -std=gnu11 $(WARNINGS) $(CFLAGS) \
 		   $(shell $(PKG_CONFIG) --cflags $(PKGS))
@@ -35,6 +35,7 @@ SUP_SRC		 = supervisor/main.c supervisor/conf.c supervisor/priv.c \
 		   supervisor/cron.c
 RUNNER_SRC	 = runner/spawn.c runner/outcome.c
 WORKERS		 = $(B)/libexec/hivejob-noop
+WORKER_LIB_SRC	 = workers/http.c workers/netcheck.c
 
 COMMON_OBJ	 = $(COMMON_SRC:%.c=$(B)/obj/%.o) $(B)/obj/sql_embed.o \
 		   $(RUNNER_SRC:%.c=$(B)/obj/%.o)
@@ -98,6 +99,10 @@ $(eval $(call test_rule,integ))
 
 $(B)/tests/unit_test_conf: supervisor/conf.c supervisor/cron.c
 $(B)/tests/unit_test_cron: supervisor/cron.c
+WORKER_LIB_TESTS = $(B)/tests/unit_test_netcheck $(B)/tests/unit_test_http
+$(WORKER_LIB_TESTS): $(WORKER_LIB_SRC) workers/http.h workers/netcheck.h
+$(WORKER_LIB_TESTS): private ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags libcurl)
+$(WORKER_LIB_TESTS): private LIBS += $(shell $(PKG_CONFIG) --libs libcurl)
 
 # conf.o carries LIBEXECDIR: rebuild it when PREFIX changes.
 $(B)/libexecdir.stamp: FORCE
