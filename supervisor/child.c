@@ -199,9 +199,16 @@ child_start(struct job *j)
 			c = &sup.children[i];
 			break;
 		}
-	if (c == NULL || k == NULL)
-		fatalx("child_start: no free slot or no kind for job %lld",
-		    (long long)j->id);
+	if (c == NULL)
+		fatalx("child_start: no free slot for job %lld", (long long)j->id);
+	if (k == NULL) {
+		/* A reload dropped its kind after the claim: as for any unknown kind. */
+		char *msg = xasprintf("job kind is not registered in the client's "
+		    "Workers bundle: %s", j->kind);
+		job_finish_early(j, "retry", "unknown_kind", msg);
+		free(msg);
+		return;
+	}
 
 	deadline_s = time(NULL) + (k->timeout_ms + 999) / 1000;
 	doc = jobdoc_build(j, k, deadline_s, 1);

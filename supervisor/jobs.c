@@ -348,6 +348,21 @@ send_load(void)
 	char			*kind = xstrdup(sup.loading->kind), *doc;
 	int			 n = 0;
 
+	if (k == NULL || k->load == NULL) {
+		/* A reload dropped the kind, or its load, after the claim. */
+		for (pp = &sup.loading; (j = *pp) != NULL;) {
+			if (strcmp(j->kind, kind) != 0) {
+				pp = &j->next;
+				continue;
+			}
+			*pp = j->next;
+			sup.nloading--;
+			job_route(j);
+		}
+		free(kind);
+		jobs_next_task();
+		return;
+	}
 	buf_init(&b);
 	buf_addc(&b, '[');
 	for (pp = &sup.loading; (j = *pp) != NULL;) {

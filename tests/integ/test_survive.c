@@ -223,7 +223,6 @@ Test(survive, kill9_and_restart_every_job_once)
 	cr_assert(th_wait_sql("0", 10, BACKENDS), "backends of the killed hivejobd remain");
 	th_sql_ok("CREATE TABLE lost AS SELECT id, attempt FROM river_job WHERE state = 'running'");
 	nlost = qlong("SELECT count(*) FROM lost");
-	cr_log_info("survive: killed hivejobd with %ld job(s) running, %s", nlost, states());
 	fprintf(stderr, "survive: kill -9 with %ld row(s) running; %s\n", nlost, states());
 	cr_assert(nlost > 0, "nothing was running when killed: %s", states());
 	cr_assert_str_eq(q("SELECT count(*) FROM river_job WHERE state = 'running'"
@@ -232,16 +231,21 @@ Test(survive, kill9_and_restart_every_job_once)
 	    "the queue drained before the kill: %s", states());
 
 	/* Restarted under the same id: its predecessor's rows come back at once. */
+	th_sql_ok("CREATE TABLE restarted AS SELECT clock_timestamp() AS at");
 	t0 = mono_ms();
 	th_daemon_restart(d);
 	cr_assert(th_wait_sql("0", 60, "SELECT count(*) FROM river_job j JOIN lost l"
 	    " USING (id) WHERE j.state = 'running' AND j.attempt = l.attempt"),
 	    "rows of the dead process still running: %s\n%s", states(), logs());
 	t_rec = mono_ms() - t0;
-	cr_log_info("survive: restart to recovered: %ld ms (%ld rows)", t_rec, nlost);
 	fprintf(stderr, "survive: restart to recovered (no row running under the dead pid):"
 	    " %ld ms for %ld row(s)\n", t_rec, nlost);
 	cr_assert_lt(t_rec, 10000, "recovery took %ld ms", t_rec);
+	/* The same, to the millisecond, by the database's clock. */
+	fprintf(stderr, "survive: restart to the last lost row recovered, database clock:"
+	    " %s ms\n", q("SELECT round(extract(epoch FROM max(t.at) - r.at) * 1000)"
+	    " FROM transitions t JOIN lost l ON l.id = t.job_id AND l.attempt = t.attempt,"
+	    " restarted r GROUP BY r.at"));
 
 	cr_assert(th_wait_sql("2000", 180, "SELECT count(*) FROM river_job WHERE state = 'completed'"),
 	    "%s\n%s", states(), logs());
@@ -324,7 +328,6 @@ rescue(int kill_leader)
 	    " USING (id) WHERE j.state = 'running' AND j.attempt = l.attempt"),
 	    "the dead supervisor's rows were not rescued: %s\n%s", states(), logs());
 	t_rescue = mono_ms() - t0;
-	cr_log_info("survive: kill to rescued: %ld ms", t_rescue);
 	fprintf(stderr, "survive: kill -9 of the %s to its %ld row(s) rescued: %ld ms"
 	    " (lease 3s)\n", kill_leader ? "leader" : "follower", nlost, t_rescue);
 	cr_assert_lt(t_rescue, 30000, "rescue took %ld ms", t_rescue);
@@ -334,6 +337,7 @@ rescue(int kill_leader)
 
 	/* The survivor leads (it did, or it took over) and did the rescue. */
 	cr_assert_str_eq(q("SELECT leader_id FROM hivejob_leader"), survivor->id);
+	th_sql_ok("CREATE TABLE elected AS SELECT elected_at AS at FROM hivejob_leader");
 	cr_assert(th_daemon_log_wait(survivor, "rescued ", 1), "%s", logs());
 	if (kill_leader)
 		cr_assert(th_daemon_log_wait(survivor, "leading the hivejob supervisors", 1));
@@ -358,6 +362,13 @@ rescue(int kill_leader)
 	    victim->id, victim->id, victim->id), fmt("%ld", nlost), "%s",
 	    q("SELECT string_agg(row_to_json(t)::text, E'\\n') FROM transitions t"
 	    " JOIN lost l ON l.id = t.job_id"));
+	/* A new leader rescues only after leading for a whole lease. */
+	if (kill_leader)
+		cr_assert_str_eq(q("SELECT bool_and(t.at >= (SELECT at FROM elected)"
+		    " + interval '3 seconds') FROM transitions t JOIN lost l"
+		    " ON l.id = t.job_id AND l.attempt = t.attempt"), "t", "%s",
+		    q("SELECT string_agg(t.at::text, ' ') || ' elected ' || (SELECT at"
+		    " FROM elected) FROM transitions t JOIN lost l ON l.id = t.job_id"));
 	cr_assert_str_eq(q("SELECT count(*) FROM river_job j JOIN lost l USING (id)"
 	    " WHERE j.state = 'completed' AND j.attempt = l.attempt + 1"
 	    " AND j.attempted_by[array_upper(j.attempted_by, 1)] = '%s'"
@@ -510,27 +521,36 @@ Test(survive, sigterm_interruption_cap_counts_the_attempt)
 	    " errors IS NULL) FROM river_job WHERE id = %ld", id_fresh), "available|0|1|t");
 }
 
-Test(survive, second_sigterm_ends_the_drain_at_once)
+Test(survive, sigterm_drains_then_second_sigterm_ends_it_at_once)
 {
 	struct th_daemon	*d = &ds[0];
-	long			 t0, el;
+	long			 t0, el, id_short, id_late;
 	int			 rc;
 
 	th_daemon_start(d, "drain_timeout = 60s\nmax_children = 4\n"
 	    "[kind.long]\nexec = %s/datawork\ntimeout = 2m\n", th_prefix());
 	th_sql_ok("INSERT INTO river_job (kind, args) SELECT 'long', '{\"sleep\": 30}'"
 	    " FROM generate_series(1, 2)");
-	cr_assert(th_wait_sql("2", 20, "SELECT count(*) FROM river_job WHERE state = 'running'"),
+	id_short = qlong("INSERT INTO river_job (kind, args) VALUES ('long', '{\"sleep\": 2}')"
+	    " RETURNING id");
+	cr_assert(th_wait_sql("3", 20, "SELECT count(*) FROM river_job WHERE state = 'running'"),
 	    "%s\n%s", states(), logs());
 	usleep(300000);
 
 	kill(d->pid, SIGTERM);
-	cr_assert(th_daemon_log_wait(d, "stopping: no new claims, 2 job(s) running", 10),
+	cr_assert(th_daemon_log_wait(d, "stopping: no new claims, 3 job(s) running", 10),
 	    "%s", logs());
-	/* Draining: still there, its jobs still running. */
+	/* Enqueued during the drain, with a notification: never claimed. */
+	cr_assert_eq(th_ctl(NULL, NULL, "enqueue", "noop", "{}", NULL), 0);
+	id_late = qlong("SELECT max(id) FROM river_job");
+	/* A job that ends within the drain ends as it would have. */
+	cr_assert(th_wait_sql("completed", 10, "SELECT state FROM river_job WHERE id = %ld",
+	    id_short), "%s\n%s", states(), logs());
 	usleep(500000);
-	cr_assert_eq(th_daemon_wait(d, 0), -1, "exited on the first SIGTERM: %s", logs());
+	cr_assert_eq(th_daemon_wait(d, 0), -1, "exited before its jobs did: %s", logs());
 	cr_assert_str_eq(q("SELECT count(*) FROM river_job WHERE state = 'running'"), "2");
+	cr_assert_str_eq(q("SELECT concat_ws('|', state, attempt) FROM river_job WHERE id = %ld",
+	    id_late), "available|0");
 
 	t0 = mono_ms();
 	kill(d->pid, SIGTERM);
@@ -542,8 +562,13 @@ Test(survive, second_sigterm_ends_the_drain_at_once)
 	cr_assert(th_daemon_log_wait(d, "second stop signal: killing 2 job(s) now", 1),
 	    "%s", logs());
 	cr_assert_str_eq(q("SELECT string_agg(concat_ws('|', state, attempt,"
-	    " metadata->>'interruptions'), ',') FROM river_job"),
+	    " metadata->>'interruptions'), ',' ORDER BY id) FROM river_job"
+	    " WHERE id NOT IN (%ld, %ld)", id_short, id_late),
 	    "available|0|1,available|0|1");
+	cr_assert_str_eq(q("SELECT concat_ws('|', state, attempt, errors IS NULL) FROM river_job"
+	    " WHERE id = %ld", id_short), "completed|1|t");
+	cr_assert_str_eq(q("SELECT concat_ws('|', state, attempt) FROM river_job WHERE id = %ld",
+	    id_late), "available|0");
 }
 
 /* ----- 5. SIGHUP ----- */
@@ -551,7 +576,7 @@ Test(survive, second_sigterm_ends_the_drain_at_once)
 Test(survive, sighup_new_limits_apply_to_new_jobs_broken_file_refused)
 {
 	struct th_daemon	*d = &ds[0];
-	long			 id_old, id_new, id_noop, id_kept;
+	long			 id_old, id_new, id_noop, id_kept, id_fresh;
 	char			*s, *p;
 	FILE			*f;
 	int			 line = 1;
@@ -563,11 +588,15 @@ Test(survive, sighup_new_limits_apply_to_new_jobs_broken_file_refused)
 	cr_assert(th_wait_sql("running", 20, "SELECT state FROM river_job WHERE id = %ld", id_old),
 	    "%s", logs());
 
-	file_replace(d->conf, "timeout = 30s", "timeout = 1s");
+	/* A shorter timeout, and a kind that was not there. */
+	file_replace(d->conf, "timeout = 30s", fmt("timeout = 1s\n"
+	    "[kind.fresh]\nexec = %s/nap\n", th_prefix()));
 	kill(d->pid, SIGHUP);
 	cr_assert(th_daemon_log_wait(d, "configuration reloaded", 10), "%s", logs());
 	id_new = qlong("INSERT INTO river_job (kind, args, max_attempts) VALUES ('slow',"
 	    " '{\"sleep\": 4}', 1) RETURNING id");
+	id_fresh = qlong("INSERT INTO river_job (kind, args, max_attempts) VALUES ('fresh',"
+	    " '{\"ms\": 10}', 1) RETURNING id");
 	cr_assert(th_wait_sql("0", 30, "SELECT count(*) FROM river_job WHERE state IN"
 	    " ('available', 'running')"), "%s\n%s", states(), logs());
 
@@ -576,6 +605,8 @@ Test(survive, sighup_new_limits_apply_to_new_jobs_broken_file_refused)
 	    " (metadata->'hivejob'->>'wall_ms')::int >= 3900) FROM river_job WHERE id = %ld",
 	    id_old), "completed|1|t|t", "%s", q("SELECT row_to_json(j) FROM river_job j"
 	    " WHERE id = %ld", id_old));
+	cr_assert_str_eq(q("SELECT concat_ws('|', state, attempt, errors IS NULL) FROM river_job"
+	    " WHERE id = %ld", id_fresh), "completed|1|t");
 	/* Started after: 1 s. */
 	cr_assert_str_eq(q("SELECT concat_ws('|', state, metadata->'hivejob'->>'class',"
 	    " errors[1]->>'error' LIKE 'timeout after 1s %%') FROM river_job WHERE id = %ld",
@@ -613,6 +644,46 @@ Test(survive, sighup_new_limits_apply_to_new_jobs_broken_file_refused)
 	cr_assert_eq(th_daemon_stop(d), 0);
 }
 
+/*
+ * A reload that drops kinds while their jobs are claimed: one inside its
+ * load, one of another kind waiting for the work connection to load it.
+ * The daemon lives on, and those jobs end as they would for any kind it
+ * does not know, to be retried.
+ */
+Test(survive, sighup_dropping_kinds_during_their_load)
+{
+	struct th_daemon	*d = &ds[0];
+	const char		*unknown = "available|1|unknown_kind|job kind is not"
+				    " registered in the client's Workers bundle: ";
+
+	th_sql_ok("CREATE FUNCTION slow_load(j jsonb) RETURNS jsonb LANGUAGE sql"
+	    " AS $$ SELECT pg_sleep(2); SELECT '{\"ok\": true}'::jsonb $$");
+	th_daemon_start(d, "max_children = 4\n"
+	    "[kind.gone]\nexec = %s/nap\nload = slow_load\n"
+	    "[kind.gone2]\nexec = %s/nap\nload = slow_load\n", th_prefix(), th_prefix());
+	/* One claim takes both; one load call per kind, one at a time. */
+	th_sql_ok("INSERT INTO river_job (kind, args) VALUES ('gone', '{}'), ('gone2', '{}')");
+	cr_assert(th_wait_sql("2", 10, "SELECT count(*) FROM river_job WHERE state = 'running'"),
+	    "%s", logs());
+	file_replace(d->conf, "[kind.gone]", "[kind.other]");
+	file_replace(d->conf, "[kind.gone2]", "[kind.other2]");
+	kill(d->pid, SIGHUP);
+	cr_assert(th_daemon_log_wait(d, "configuration reloaded", 10), "%s", logs());
+	cr_assert_str_eq(q("SELECT count(*) FROM river_job WHERE state = 'running'"), "2",
+	    "a load ended before the reload: the test proves nothing\n%s", logs());
+
+	cr_assert(th_wait_sql("0", 20, "SELECT count(*) FROM river_job WHERE state = 'running'"),
+	    "%s\n%s", states(), logs());
+	cr_assert_eq(th_daemon_wait(d, 0), -1, "hivejobd died:\n%s", logs());
+	cr_assert_str_eq(q("SELECT string_agg(concat_ws('|', state, attempt,"
+	    " metadata->'hivejob'->>'class', errors[1]->>'error'), ',' ORDER BY id)"
+	    " FROM river_job"), fmt("%sgone,%sgone2", unknown, unknown), "%s", logs());
+	th_sql_ok("INSERT INTO river_job (kind, args) VALUES ('noop', '{}')");
+	cr_assert(th_wait_sql("completed", 20, "SELECT state FROM river_job WHERE kind = 'noop'"),
+	    "%s", logs());
+	cr_assert_eq(th_daemon_stop(d), 0);
+}
+
 /* ----- 6. The lease ----- */
 
 Test(survive, lease_row_renewed_exclusive_and_released)
@@ -623,18 +694,23 @@ Test(survive, lease_row_renewed_exclusive_and_released)
 
 	cr_assert_eq(gethostname(host, sizeof(host)), 0);
 	host[sizeof(host) - 1] = '\0';
-	th_daemon_start_n(a, 1, "max_children = 4\n");
+	th_daemon_start_n(a, 1, "max_children = 4\n[kind.nap]\nexec = %s/nap\n", th_prefix());
 	cr_assert(th_wait_sql("1", 10, "SELECT count(*) FROM hivejob_supervisor WHERE id = '%s'",
 	    a->id));
-	cr_assert_str_eq(q("SELECT concat_ws('|', pid, host, uid_base, uid_count, version,"
+	cr_assert_str_eq(q("SELECT concat_ws('|', pid, host, uid_base, uid_count,"
 	    " lease_expires_at > now(), lease_expires_at <= now() + interval '10 seconds')"
 	    " FROM hivejob_supervisor WHERE id = '%s'", a->id),
-	    fmt("%d|%s|%u|4|0.3.0|t|t", (int)a->pid, host, a->uid_base));
+	    fmt("%d|%s|%u|4|t|t", (int)a->pid, host, a->uid_base));
 
 	/* Renewed: the expiry moves forward (every third of the 10 s lease). */
 	exp1 = q("SELECT lease_expires_at FROM hivejob_supervisor WHERE id = '%s'", a->id);
 	cr_assert(th_wait_sql("t", 10, "SELECT lease_expires_at > '%s' AND lease_expires_at > now()"
 	    " FROM hivejob_supervisor WHERE id = '%s'", exp1, a->id), "%s", logs());
+
+	/* A job of the holder's runs while others try to start. */
+	th_sql_ok("INSERT INTO river_job (kind, args) VALUES ('nap', '{\"ms\": 3000}')");
+	cr_assert(th_wait_sql("running|1", 10, "SELECT state || '|' || attempt FROM river_job"),
+	    "%s", logs());
 
 	/* The same id while it lives: refused, naming the holder. */
 	th_daemon_spawn_n(same, 1, "max_children = 4\n");
@@ -655,12 +731,13 @@ Test(survive, lease_row_renewed_exclusive_and_released)
 	free(log);
 	cr_assert_str_eq(q("SELECT count(*) FROM hivejob_supervisor"), "1");
 
-	/* The holder was not disturbed, and it leads. */
+	/* The holder was not disturbed: its lease, its leadership, its job. */
 	cr_assert_str_eq(q("SELECT pid FROM hivejob_supervisor WHERE id = '%s'", a->id),
 	    fmt("%d", (int)a->pid));
 	cr_assert(th_wait_sql(a->id, 10, "SELECT leader_id FROM hivejob_leader"), "%s", logs());
-	th_sql_ok("INSERT INTO river_job (kind, args) VALUES ('noop', '{}')");
-	cr_assert(th_wait_sql("completed", 20, "SELECT state FROM river_job"), "%s", logs());
+	/* Killed, it would have an error and a second attempt. */
+	cr_assert(th_wait_sql("completed|1|t", 20, "SELECT concat_ws('|', state, attempt,"
+	    " errors IS NULL) FROM river_job"), "%s", logs());
 
 	/* A clean stop lets the lease and the leadership go. */
 	cr_assert_eq(th_daemon_stop(a), 0);
@@ -668,4 +745,27 @@ Test(survive, lease_row_renewed_exclusive_and_released)
 	    " WHERE id = '%s'", a->id), "t");
 	cr_assert_str_eq(q("SELECT count(*) FROM hivejob_leader WHERE leader_id = '%s'", a->id),
 	    "0");
+}
+
+/* The leader stops cleanly: it resigns, and another leads at once, not a lease later. */
+Test(survive, clean_stop_of_the_leader_hands_over_at_once)
+{
+	long	t0, el;
+
+	th_daemon_start_n(&ds[0], 0, "%s", "");
+	cr_assert(th_wait_sql(ds[0].id, 10, "SELECT leader_id FROM hivejob_leader"), "%s", logs());
+	th_daemon_start_n(&ds[1], 1, "%s", "");
+	cr_assert(th_wait_sql("1", 10, "SELECT count(*) FROM hivejob_supervisor WHERE id = '%s'"
+	    " AND lease_expires_at > now()", ds[1].id), "%s", logs());
+	cr_assert_str_eq(q("SELECT leader_id FROM hivejob_leader"), ds[0].id);
+
+	t0 = mono_ms();
+	cr_assert_eq(th_daemon_stop(&ds[0]), 0, "%s", logs());
+	cr_assert(th_wait_sql(ds[1].id, 20, "SELECT leader_id FROM hivejob_leader"), "%s", logs());
+	el = mono_ms() - t0;
+	fprintf(stderr, "survive: leader stopped to new leader: %ld ms (lease 10s)\n", el);
+	cr_assert_lt(el, 5000, "leadership moved only after %ld ms", el);
+	cr_assert_str_eq(q("SELECT count(*) FROM hivejob_leader"), "1");
+	cr_assert_eq(th_daemon_stop(&ds[1]), 0, "%s", logs());
+	cr_assert_str_eq(q("SELECT count(*) FROM hivejob_leader"), "0");
 }

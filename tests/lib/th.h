@@ -41,7 +41,9 @@ void	 th_daemon_start(struct th_daemon *, const char *, ...)
 /*
  * Several daemons in one test: daemon n (0..3) is "test-<pid>-<n>" with
  * uids from th_daemon_start's base + 16 n. spawn does not wait for it to
- * come up (a start that must fail); th_daemon_wait reaps it.
+ * come up (a start that must fail). th_daemon_kill: SIGKILL and reap, a
+ * crash; th_daemon_restart: the same config (id, uids) again, the previous
+ * log kept as log.N; th_daemon_wait: the exit status within seconds, or -1.
  */
 void	 th_daemon_start_n(struct th_daemon *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
