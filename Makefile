@@ -34,7 +34,7 @@ SUP_SRC		 = supervisor/main.c supervisor/conf.c supervisor/priv.c \
 		   supervisor/child.c supervisor/jobdoc.c supervisor/lease.c \
 		   supervisor/cron.c
 RUNNER_SRC	 = runner/spawn.c runner/outcome.c
-WORKERS		 = $(B)/libexec/hivejob-noop
+WORKERS		 = $(B)/libexec/hivejob-noop $(B)/libexec/hivejob-webhook
 WORKER_LIB_SRC	 = workers/http.c workers/netcheck.c
 
 COMMON_OBJ	 = $(COMMON_SRC:%.c=$(B)/obj/%.o) $(B)/obj/sql_embed.o \
@@ -86,6 +86,15 @@ $(B)/bin/hivejobd: $(SUP_OBJ) $(B)/lib/libhivejob.a
 $(B)/libexec/hivejob-noop: workers/noop.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -static -o $@ $<
+
+# Workers that speak HTTP: libcurl and OpenSSL live here, never in hivejobd.
+WORKER_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags libcurl libcrypto)
+WORKER_LIBS	 = $(shell $(PKG_CONFIG) --libs json-c libcurl libcrypto)
+$(B)/libexec/hivejob-webhook: workers/webhook.c workers/worker.c $(WORKER_LIB_SRC) \
+    workers/worker.h workers/http.h workers/netcheck.h $(B)/lib/libhivejob.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(WORKER_CFLAGS) $(LDFLAGS) -o $@ \
+	    $(filter %.c,$^) $(B)/lib/libhivejob.a $(WORKER_LIBS)
 
 # Tests link the code under test straight in (as pgbouncer's do).
 define test_rule

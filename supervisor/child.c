@@ -273,6 +273,7 @@ child_start(struct job *j)
 	c->rl_nproc = k->processes;
 	c->retry_json = retry_json(k);
 	c->apply = k->apply ? xstrdup(k->apply) : NULL;
+	c->apply_order = k->apply_order ? xstrdup(k->apply_order) : NULL;
 	c->secrets = NULL;
 	c->nsecrets = 0;
 	secrets_collect(c, k, j->input);
@@ -438,6 +439,16 @@ child_end(struct child *c, int wstatus, struct rusage *ru)
 	buf_addc(&b, '}');
 	if (c->apply) {
 		char *doc = jobdoc_build(c->job, NULL, 0, 0);
+		json_object *args, *v;
+
+		if (c->apply_order && (args = json_tokener_parse(c->job->args)) != NULL) {
+			if (json_object_object_get_ex(args, c->apply_order, &v) &&
+			    json_object_is_type(v, json_type_string)) {
+				buf_adds(&b, ",\"order\":");
+				json_str(&b, json_object_get_string(v));
+			}
+			json_object_put(args);
+		}
 		buf_adds(&b, ",\"apply\":");
 		json_str(&b, c->apply);
 		buf_printf(&b, ",\"job\":%.*s", (int)strcspn(doc, "\n"), doc);
@@ -460,6 +471,8 @@ child_end(struct child *c, int wstatus, struct rusage *ru)
 	buf_free(&c->status);
 	free(c->retry_json);
 	free(c->apply);
+	free(c->apply_order);
+	c->apply_order = NULL;
 	while (c->nsecrets > 0)
 		free(c->secrets[--c->nsecrets]);
 	free(c->secrets);

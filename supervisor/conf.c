@@ -133,6 +133,7 @@ static int	secret_read(struct parser *, const char *, const char *,
 		    char **);
 static int	kind_add(struct conf *, const char *, const char *);
 static void	kind_free(struct kind_conf *);
+static void	builtin_schedule(struct kind_conf *, const char *);
 static int	words_split(const char *, const char *, char ***);
 static void	words_free(char **);
 static int	conf_finish(struct parser *);
@@ -209,6 +210,8 @@ static const struct key_def kind_keys[] = {
 	    NULL, NULL },
 	{ "load", K_SQLNAME, KIND_OFF(load), 0, 0, NULL, NULL },
 	{ "apply", K_SQLNAME, KIND_OFF(apply), 0, 0, NULL, NULL },
+	{ "apply_order", K_STR, KIND_OFF(apply_order), 1, 127, "1 to 127 bytes long",
+	    NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -229,11 +232,22 @@ static const struct key_def periodic_keys[] = {
 static const struct {
 	const char	*name;
 	const char	*exec;
+	const char	*load;
+	const char	*apply;
+	const char	*order;
+	const char	*retry;
 } builtins[] = {
-	{ "noop", "hivejob-noop" },
-	{ "sentiment_analysis", "hivejob-sentiment" },
-	{ "feedback_embedding", "hivejob-embed" },
-	{ "webhook_dispatch", "hivejob-webhook" },
+	{ "noop", "hivejob-noop", NULL, NULL, NULL, NULL },
+	{ "sentiment_analysis", "hivejob-sentiment", NULL, NULL, NULL, NULL },
+	{ "feedback_embedding", "hivejob-embed", NULL, NULL, NULL, NULL },
+	/*
+	 * Standard Webhooks' schedule in Svix's spirit: at once, then 5s, 5m,
+	 * 30m, 2h, 5h, 10h, 10h...; finishes in endpoint order, so deliveries
+	 * to shared endpoints never lock them in opposite orders.
+	 */
+	{ "webhook_dispatch", "hivejob-webhook", "hivejob_webhook_load",
+	    "hivejob_webhook_apply", "webhook_id",
+	    "0 5s 5m 30m 2h 5h 10h 10h" },
 };
 
 /*
@@ -1101,6 +1115,22 @@ kind_add(struct conf *c, const char *name, const char *exec)
 	return c->nkinds++;
 }
 
+/* A built-in kind's retry schedule, written like the file's (known good). */
+static void
+builtin_schedule(struct kind_conf *k, const char *text)
+{
+	char	**w;
+	int	  i, n = words_split(text, " \t", &w);
+
+	k->schedule_ms = xcalloc((size_t)n, sizeof(int64_t));
+	for (i = 0; i < n; i++)
+		if (strcmp(w[i], "0") != 0)
+			(void)parse_duration_ms(w[i], &k->schedule_ms[i]);
+	k->nschedule = n;
+	k->retry = RETRY_SCHEDULE;
+	words_free(w);
+}
+
 static void
 kind_free(struct kind_conf *k)
 {
@@ -1111,6 +1141,7 @@ kind_free(struct kind_conf *k)
 	free(k->schedule_ms);
 	free(k->load);
 	free(k->apply);
+	free(k->apply_order);
 	for (i = 0; i < k->nsettings; i++) {
 		free(k->settings[i].key);
 		if (k->settings[i].secret)
@@ -1309,8 +1340,15 @@ conf_load(const char *path, char *err, size_t errlen)
 	c->keep_completed_ms = 24 * 60 * 60 * 1000LL;
 	c->keep_cancelled_ms = 24 * 60 * 60 * 1000LL;
 	c->keep_discarded_ms = 7 * 24 * 60 * 60 * 1000LL;
-	for (i = 0; i < nitems(builtins); i++)
-		kind_add(c, builtins[i].name, builtins[i].exec);
+	for (i = 0; i < nitems(builtins); i++) {
+		int		 idx = kind_add(c, builtins[i].name, builtins[i].exec);
+		struct kind_conf *k = &c->kinds[idx];
+		k->load = builtins[i].load ? xstrdup(builtins[i].load) : NULL;
+		k->apply = builtins[i].apply ? xstrdup(builtins[i].apply) : NULL;
+		k->apply_order = builtins[i].order ? xstrdup(builtins[i].order) : NULL;
+		if (builtins[i].retry)
+			builtin_schedule(k, builtins[i].retry);
+	}
 
 	if ((slash = strrchr(path, '/')) == NULL)
 		p.dir = xstrdup(".");

@@ -10,7 +10,8 @@
  *   [periodic.NAME] kind, args, schedule, queue, timezone, catch_up,
  *                 priority, max_attempts
  *   [kind.NAME]   exec, timeout, memory, cpu, files, processes, fsize,
- *                 output, max_children, retry, retry_cap, load, apply;
+ *                 output, max_children, retry, retry_cap, load, apply,
+ *                 apply_order;
  *                 any other key is the worker's own setting; KEY_file is
  *                 read here and passed as KEY, a secret.
  *
@@ -62,6 +63,7 @@ struct kind_conf {
 	int		  nschedule;
 	char		 *load;		/* SQL function names, or NULL */
 	char		 *apply;
+	char		 *apply_order;	/* args key: finishes apply in its order */
 	struct setting	 *settings;
 	int		  nsettings;
 	int		  builtin;	/* defined by default, not by the file */

@@ -55,6 +55,7 @@ struct child {
 	uint64_t	 rl_as, rl_cpu_s, rl_fsize, rl_nproc;
 	char		*retry_json;
 	char		*apply;
+	char		*apply_order;
 	char		**secrets;
 	int		 nsecrets;
 };

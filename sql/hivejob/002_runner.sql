@@ -147,7 +147,8 @@ BEGIN
 END;
 $$;
 
--- Finish a batch of jobs, locking rows in id order. Where the kind has an
+-- Finish a batch of jobs, locking rows in id order (within a kind's
+-- apply_order). Where the kind has an
 -- apply function it runs in the same transaction, after the row's UPDATE
 -- matched, in a subtransaction of its own: an apply error undoes that job's
 -- finish alone, which is then finished again as a cancel (SQLSTATE classes
@@ -162,8 +163,11 @@ DECLARE
     res jsonb;
     fn text;
 BEGIN
+    -- "order" is the kind's apply_order key from the job's args: applies
+    -- that lock the same rows (a webhook endpoint) take them in one order
+    -- in every supervisor's batch, so they cannot deadlock.
     FOR o IN SELECT e FROM jsonb_array_elements(p_outcomes) e
-             ORDER BY (e->>'id')::bigint
+             ORDER BY coalesce(e->>'order', ''), (e->>'id')::bigint
     LOOP
         job_id := (o->>'id')::bigint;
         fn := o->>'apply';

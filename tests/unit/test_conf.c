@@ -264,13 +264,25 @@ Test(conf, defaults)
 		cr_assert_eq(k->fsize, 1024ULL * 1024 * 1024);
 		cr_assert_eq(k->output, 64 * 1024);
 		cr_assert_eq(k->max_children, 0);
-		cr_assert_eq(k->retry, RETRY_EXPONENTIAL);
 		cr_assert_eq(k->retry_cap_ms, 3600000);
+		cr_assert_eq(k->nsettings, 0);
+		if (strcmp(k->name, "webhook_dispatch") == 0) {
+			/* Standard Webhooks' schedule, and the kind's SQL. */
+			cr_assert_eq(k->retry, RETRY_SCHEDULE);
+			cr_assert_eq(k->nschedule, 8);
+			cr_assert_eq(k->schedule_ms[0], 0);
+			cr_assert_eq(k->schedule_ms[1], 5000);
+			cr_assert_eq(k->schedule_ms[7], 36000000);
+			cr_assert_str_eq(k->load, "hivejob_webhook_load");
+			cr_assert_str_eq(k->apply, "hivejob_webhook_apply");
+			cr_assert_str_eq(k->apply_order, "webhook_id");
+			continue;
+		}
+		cr_assert_eq(k->retry, RETRY_EXPONENTIAL);
 		cr_assert_null(k->schedule_ms);
 		cr_assert_eq(k->nschedule, 0);
 		cr_assert_null(k->load);
 		cr_assert_null(k->apply);
-		cr_assert_eq(k->nsettings, 0);
 	}
 	cr_assert_null(conf_kind(c, "nosuch"));
 	cr_assert_null(conf_queue(c, "nosuch"));
@@ -859,7 +871,7 @@ Test(conf, periodic_errors)
 		  "invalid schedule '61 * * * *': minute 61 out of range 0-59" },
 		{ "[periodic.a]\nschedule = @daily 2\n", 2,
 		  "invalid schedule '@daily 2': unknown macro '@daily 2' (use "
-		  "@yearly, @monthly, @weekly, @daily or @hourly)" },
+		  "@yearly, @monthly, @weekly, @daily, @hourly or @every DURATION)" },
 		{ "[periodic.a]\nschedule = 0 0 * *\n", 2,
 		  "invalid schedule '0 0 * *': expected 5 fields (minute hour "
 		  "day-of-month month day-of-week), found 4" },
