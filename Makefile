@@ -90,7 +90,7 @@ $(B)/libexec/hivejob-noop: workers/noop.c
 # Workers that speak HTTP: libcurl and OpenSSL live here, never in hivejobd.
 WORKER_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags libcurl libcrypto)
 WORKER_LIBS	 = $(shell $(PKG_CONFIG) --libs json-c libcurl libcrypto)
-$(B)/libexec/hivejob-webhook: workers/webhook.c workers/worker.c $(WORKER_LIB_SRC) \
+$(B)/libexec/hivejob-webhook: workers/webhook.c workers/whsig.c workers/worker.c $(WORKER_LIB_SRC) \
     workers/worker.h workers/http.h workers/netcheck.h $(B)/lib/libhivejob.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(WORKER_CFLAGS) $(LDFLAGS) -o $@ \
@@ -108,6 +108,8 @@ $(eval $(call test_rule,integ))
 
 $(B)/tests/unit_test_conf: supervisor/conf.c supervisor/cron.c
 $(B)/tests/unit_test_cron: supervisor/cron.c
+$(B)/tests/unit_test_whsig: workers/whsig.c workers/whsig.h
+$(B)/tests/unit_test_whsig: private LIBS += $(shell $(PKG_CONFIG) --libs libcrypto)
 WORKER_LIB_TESTS = $(B)/tests/unit_test_netcheck $(B)/tests/unit_test_http
 $(WORKER_LIB_TESTS): $(WORKER_LIB_SRC) workers/http.h workers/netcheck.h
 $(WORKER_LIB_TESTS): private ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags libcurl)

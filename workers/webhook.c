@@ -11,21 +11,14 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-#include <openssl/core_names.h>
-#include <openssl/params.h>
 
 #include "http.h"
 #include "netcheck.h"
 #include "text.h"
 #include "util.h"
+#include "whsig.h"
 #include "worker.h"
 
-#define SECRET_MAX	256
-
-static int	secret_decode(const char *, unsigned char *, size_t *);
-static void	sign(const unsigned char *, size_t, const char *, const char *,
-		    const char *, char *, size_t);
 static void	bad_args(const char *) __attribute__((noreturn));
 static const char *str_arg(const struct wjob *, const char *, int);
 
@@ -55,58 +48,6 @@ str_arg(const struct wjob *w, const char *key, int required)
 	return json_object_get_string(v);
 }
 
-/*
- * "whsec_" and the base64 of 24 to 64 random bytes. EVP_DecodeBlock counts
- * the '=' padding into its length, so it is taken off again.
- */
-static int
-secret_decode(const char *s, unsigned char *key, size_t *len)
-{
-	size_t	n, pad = 0;
-	int	k;
-
-	if (strncmp(s, "whsec_", 6) != 0)
-		return -1;
-	s += 6;
-	n = strlen(s);
-	if (n == 0 || n % 4 != 0 || n / 4 * 3 > SECRET_MAX)
-		return -1;
-	if (s[n - 1] == '=')
-		pad++;
-	if (s[n - 2] == '=')
-		pad++;
-	if ((k = EVP_DecodeBlock(key, (const unsigned char *)s, (int)n)) < 0)
-		return -1;
-	*len = (size_t)k - pad;
-	return *len >= 16 ? 0 : -1;
-}
-
-/* "v1," and the base64 HMAC-SHA256 of id.timestamp.body. */
-static void
-sign(const unsigned char *key, size_t klen, const char *id, const char *ts,
-    const char *body, char *out, size_t outlen)
-{
-	unsigned char	 mac[EVP_MAX_MD_SIZE], b64[64];
-	EVP_MAC		*m = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX	*c = EVP_MAC_CTX_new(m);
-	OSSL_PARAM	 p[2];
-	size_t		 l = 0;
-
-	p[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
-	p[1] = OSSL_PARAM_construct_end();
-	EVP_MAC_init(c, key, klen, p);
-	EVP_MAC_update(c, (const unsigned char *)id, strlen(id));
-	EVP_MAC_update(c, (const unsigned char *)".", 1);
-	EVP_MAC_update(c, (const unsigned char *)ts, strlen(ts));
-	EVP_MAC_update(c, (const unsigned char *)".", 1);
-	EVP_MAC_update(c, (const unsigned char *)body, strlen(body));
-	EVP_MAC_final(c, mac, &l, sizeof(mac));
-	EVP_MAC_CTX_free(c);
-	EVP_MAC_free(m);
-	EVP_EncodeBlock(b64, mac, (int)l);
-	snprintf(out, outlen, "v1,%s", b64);
-}
-
 int
 main(void)
 {
@@ -114,7 +55,7 @@ main(void)
 	struct net_cidrs	 allow;
 	struct http_req		 req;
 	struct http_resp	 resp;
-	unsigned char		 key[SECRET_MAX], key2[SECRET_MAX];
+	unsigned char		 key[WHSIG_SECRET_MAX], key2[WHSIG_SECRET_MAX];
 	size_t			 klen, k2len = 0;
 	char			 err[256], ts[32], sig1[128], sig2[128], sigs[300];
 	char			 h_id[300], h_ts[64], h_sig[340], h_ua[200], msg[1024];
@@ -166,10 +107,10 @@ main(void)
 		    "hivejob_webhook_load set for this kind?\n");
 		return 78;
 	}
-	if (secret_decode(secret, key, &klen) == -1)
+	if (whsig_secret(secret, key, &klen) == -1)
 		bad_args("the endpoint's secret is not a whsec_ secret (base64 of at "
 		    "least 16 bytes)");
-	if (prev && secret_decode(prev, key2, &k2len) == -1)
+	if (prev && whsig_secret(prev, key2, &k2len) == -1)
 		k2len = 0;	/* a broken old secret is dropped, not fatal */
 	if (occurred == NULL)
 		occurred = worker_input_str(&w, "job_created_at");
@@ -185,9 +126,9 @@ main(void)
 
 	now = time(NULL);
 	snprintf(ts, sizeof(ts), "%lld", (long long)now);
-	sign(key, klen, event_id, ts, body_s, sig1, sizeof(sig1));
+	whsig_sign(key, klen, event_id, ts, body_s, sig1, sizeof(sig1));
 	if (k2len) {
-		sign(key2, k2len, event_id, ts, body_s, sig2, sizeof(sig2));
+		whsig_sign(key2, k2len, event_id, ts, body_s, sig2, sizeof(sig2));
 		snprintf(sigs, sizeof(sigs), "%s %s", sig1, sig2);
 	} else
 		snprintf(sigs, sizeof(sigs), "%s", sig1);
