@@ -27,10 +27,11 @@
 /* Periodic runs worked out from one read, sent one statement at a time. */
 struct prun {
 	int	 idx;		/* into conf->periodics */
-	char	 expect[32];	/* the stored next run, unix seconds, or "" */
+	char	 expect[64];	/* the stored next run, as stored (the guard), or "" */
 	char	 run[32];	/* the run to enqueue, or "" to skip */
 	char	 next[32];
 	char	 key[64];	/* RFC 3339 of the run, for the unique key */
+	int	 more;		/* the next run is due already: a backlog */
 };
 
 static struct prun	*pruns;
@@ -243,12 +244,14 @@ periodic_plan(PGresult *r)
 		if (cron_next(&pc->cron, pc->timezone, run ? run : now, &next) == -1)
 			continue;
 		pr->idx = i;
-		snprintf(pr->expect, sizeof(pr->expect), "%lld", (long long)stored);
+		/* Its text, not its seconds: a row set by hand may hold a fraction. */
+		snprintf(pr->expect, sizeof(pr->expect), "%s", PQgetvalue(r, k, 3));
 		if (run) {
 			snprintf(pr->run, sizeof(pr->run), "%lld", (long long)run);
 			rfc3339(run, pr->key, sizeof(pr->key));
 		}
 		snprintf(pr->next, sizeof(pr->next), "%lld", (long long)next);
+		pr->more = next <= now;
 		npruns++;
 	}
 }
@@ -280,7 +283,7 @@ send_periodic(void)
 	p[9] = key;
 	rc = pg_send(&sup.db, TASK_PERIODIC_RUN, "SELECT $1::text, to_char(to_timestamp($3::float8) AT TIME ZONE 'UTC',"
 	    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-	    " hivejob_periodic_run($1, to_timestamp($2::float8), to_timestamp($3::float8),"
+	    " hivejob_periodic_run($1, $2::timestamptz, to_timestamp($3::float8),"
 	    " to_timestamp($4::float8), $5, $6::jsonb, $7, $8::int, $9::int, $10)", 10, p);
 	free(key);
 	return rc == 0;
@@ -389,8 +392,9 @@ lease_next_task(int phase)
 		buf_addc(&b, '}');
 		p[0] = b.data;
 		/* A row per call, so an empty table still says the time. */
-		pg_send(&sup.db, TASK_PERIODIC_READ, "SELECT extract(epoch FROM now())::bigint,"
-		    " p.name, extract(epoch FROM p.next_run_at)::bigint, p.next_run_at"
+		/* Whole seconds rounded down: a run is never enqueued early. */
+		pg_send(&sup.db, TASK_PERIODIC_READ, "SELECT floor(extract(epoch FROM now()))::bigint,"
+		    " p.name, floor(extract(epoch FROM p.next_run_at))::bigint, p.next_run_at"
 		    " FROM (SELECT 1) one LEFT JOIN hivejob_periodic p"
 		    " ON p.name = ANY($1::text[])", 1, p);
 		buf_free(&b);
@@ -471,9 +475,17 @@ lease_result(enum pg_task t, PGresult *r)
 		periodic_plan(r);
 		break;
 	case TASK_PERIODIC_RUN:
-		if (!PQgetisnull(r, 0, 2))
+		if (!PQgetisnull(r, 0, 2)) {
 			log_info("periodic %s: run at %s enqueued as job %s", v,
 			    PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
+			/*
+			 * Runs late after a restart or a change of leader: read
+			 * again at once, or a schedule of a run a second would
+			 * never catch up (one run per read).
+			 */
+			if (pruns && prun_next > 0 && pruns[prun_next - 1].more)
+				sup.next_periodic_ms = 0;
+		}
 		break;
 	case TASK_RESIGN:
 		sup.resigned = 1;
@@ -509,8 +521,8 @@ lease_check(int64_t now)
 	if (!sup.leased || now < sup.lease_valid_ms - 1000)
 		return;
 	log_err("lease renewal failed for %lld ms (database unreachable): killing "
-	    "%d job(s), which will run again", (long long)(now - sup.renew_sent_ms),
-	    sup.nrunning);
+	    "%d job(s), which will run again",
+	    (long long)(now - (sup.lease_valid_ms - sup.conf->lease_ms)), sup.nrunning);
 	child_kill_all(SIGKILL);
 	sup.leased = 0;
 	sup.leader = 0;

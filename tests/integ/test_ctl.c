@@ -1,4 +1,5 @@
 /* hivejobctl enqueue, list and show against a real database. */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,12 +122,19 @@ Test(ctl, enqueue_at_schedules)
 Test(ctl, enqueue_notifies)
 {
 	PGnotify *n;
+	int i;
 
 	th_sql_ok("LISTEN \"public.river_insert\"");
 	cr_assert_eq(th_ctl(NULL, NULL, "enqueue", "k", "{}", "--queue", "mail", NULL), 0);
-	cr_assert_eq(PQconsumeInput(th_conn()), 1);
-	n = PQnotifies(th_conn());
-	cr_assert_not_null(n);
+	/* Committed before hivejobctl exited, but delivery is asynchronous. */
+	for (i = 0, n = NULL; n == NULL && i < 100; i++) {
+		struct pollfd pfd = { .fd = PQsocket(th_conn()), .events = POLLIN };
+
+		(void)poll(&pfd, 1, 100);
+		cr_assert_eq(PQconsumeInput(th_conn()), 1);
+		n = PQnotifies(th_conn());
+	}
+	cr_assert_not_null(n, "no notification within 10 s");
 	cr_assert_str_eq(n->relname, "public.river_insert");
 	cr_assert_str_eq(n->extra, "{\"queue\" : \"mail\"}");
 }
