@@ -122,6 +122,20 @@ $(B)/libexecdir.stamp: FORCE
 $(B)/obj/supervisor/conf.o: $(B)/libexecdir.stamp
 FORCE:
 
+# The webhook tests' receiver (Node): its npm dependencies come from the
+# committed lockfile, installed with npm ci under build/receiver.
+RECEIVER	 = $(B)/receiver/receiver.js $(B)/receiver/node_modules/.hivejob-npm-ci
+$(B)/receiver/receiver.js: tests/receiver/receiver.js
+	@mkdir -p $(@D)
+	cp $< $@
+$(B)/receiver/node_modules/.hivejob-npm-ci: tests/receiver/package.json tests/receiver/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: run scripts/deps test as root" >&2; exit 69; }
+	@mkdir -p $(B)/receiver
+	cp tests/receiver/package.json tests/receiver/package-lock.json $(B)/receiver/
+	cd $(B)/receiver && npm ci --no-audit --no-fund
+	touch $@
+$(B)/tests/integ_test_webhook: $(RECEIVER)
+
 # Workers that misbehave on purpose, for the runner's tests.
 $(B)/tests/workers/%: tests/workers/%.c
 	@mkdir -p $(@D)

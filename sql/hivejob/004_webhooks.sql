@@ -50,7 +50,12 @@ BEGIN
     IF jsonb_typeof(job->'args'->'webhook_id') IS DISTINCT FROM 'string' THEN
         RAISE EXCEPTION 'args.webhook_id must be a string (a uuid)' USING ERRCODE = '22023';
     END IF;
-    wid := (job->'args'->>'webhook_id')::uuid;	-- 22P02 when not a uuid: bad_args
+    BEGIN
+        wid := (job->'args'->>'webhook_id')::uuid;
+    EXCEPTION WHEN invalid_text_representation THEN
+        -- Class 22: bad_args; and the error names the member.
+        RAISE EXCEPTION 'args.webhook_id must be a uuid (%)', SQLERRM USING ERRCODE = '22P02';
+    END;
     SELECT * INTO w FROM webhooks WHERE id = wid;
     IF NOT FOUND THEN
         RETURN jsonb_build_object('cancel', format('webhook %s does not exist', wid));
@@ -74,7 +79,8 @@ $$;
 -- After each attempt, in the job's own transaction: the endpoint's health
 -- and one delivery row. A disable (410, or failing longer than
 -- give_up_after) also cancels the endpoint's other pending deliveries.
--- Interrupted attempts (a shutdown) are not deliveries and leave no trace.
+-- Interrupted attempts (a shutdown) and jobs refused as bad_args before
+-- any request are not deliveries and leave no trace.
 CREATE FUNCTION hivejob_webhook_apply(job jsonb, outcome jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
@@ -89,6 +95,11 @@ DECLARE
     err text := CASE WHEN ok THEN NULL ELSE coalesce(r->>'error', outcome->>'error') END;
 BEGIN
     IF outcome->>'outcome' IN ('interrupt', 'release') THEN
+        RETURN '{}';
+    END IF;
+    -- Refused before any request (args the worker rejects, an endpoint
+    -- secret it cannot use): not the endpoint's failure, not a delivery.
+    IF coalesce(r->>'class', outcome->>'class') = 'bad_args' THEN
         RETURN '{}';
     END IF;
     UPDATE webhooks SET
