@@ -189,7 +189,7 @@ child_start(struct job *j)
 	struct spawn_req	 r;
 	struct spawn_res	 res;
 	struct child		*c = NULL;
-	char			*envp[16], *doc, *dir;
+	char			*envp[16], *doc, *dir, *settings;
 	int			 i, ne = 0;
 	int64_t			 deadline_s;
 	const char		*v;
@@ -211,7 +211,10 @@ child_start(struct job *j)
 	}
 
 	deadline_s = time(NULL) + (k->timeout_ms + 999) / 1000;
-	doc = jobdoc_build(j, k, deadline_s, 1);
+	settings = jobdoc_settings(k, 1);
+	doc = jobdoc_build(j, settings, deadline_s);
+	explicit_bzero(settings, strlen(settings));
+	free(settings);
 	dir = slot_dir(c->slot);
 
 	envp[ne++] = xasprintf("PATH=%s", (v = getenv("PATH")) ? v :
@@ -274,6 +277,7 @@ child_start(struct job *j)
 	c->retry_json = retry_json(k);
 	c->apply = k->apply ? xstrdup(k->apply) : NULL;
 	c->apply_order = k->apply_order ? xstrdup(k->apply_order) : NULL;
+	c->sql_settings = c->apply ? jobdoc_settings(k, 0) : NULL;
 	c->secrets = NULL;
 	c->nsecrets = 0;
 	secrets_collect(c, k, j->input);
@@ -438,7 +442,7 @@ child_end(struct child *c, int wstatus, struct rusage *ru)
 	json_str(&b, sup.conf->id);
 	buf_addc(&b, '}');
 	if (c->apply) {
-		char *doc = jobdoc_build(c->job, NULL, 0, 0);
+		char *doc = jobdoc_build(c->job, c->sql_settings, 0);
 		json_object *args, *v;
 
 		if (c->apply_order && (args = json_tokener_parse(c->job->args)) != NULL) {
@@ -473,6 +477,8 @@ child_end(struct child *c, int wstatus, struct rusage *ru)
 	free(c->apply);
 	free(c->apply_order);
 	c->apply_order = NULL;
+	free(c->sql_settings);
+	c->sql_settings = NULL;
 	while (c->nsecrets > 0)
 		free(c->secrets[--c->nsecrets]);
 	free(c->secrets);

@@ -238,8 +238,11 @@ static const struct {
 	const char	*retry;
 } builtins[] = {
 	{ "noop", "hivejob-noop", NULL, NULL, NULL, NULL },
-	{ "sentiment_analysis", "hivejob-sentiment", NULL, NULL, NULL, NULL },
-	{ "feedback_embedding", "hivejob-embed", NULL, NULL, NULL, NULL },
+	/* The record is loaded and the result applied in SQL (005_feedback). */
+	{ "sentiment_analysis", "hivejob-sentiment", "hivejob_feedback_load",
+	    "hivejob_sentiment_apply", "feedback_record_id", NULL },
+	{ "feedback_embedding", "hivejob-embed", "hivejob_feedback_load",
+	    "hivejob_embedding_apply", "feedback_record_id", NULL },
 	/*
 	 * Standard Webhooks' schedule in Svix's spirit: at once, then 5s, 5m,
 	 * 30m, 2h, 5h, 10h, 10h...; finishes in endpoint order, so deliveries

@@ -56,6 +56,7 @@ struct child {
 	char		*retry_json;
 	char		*apply;
 	char		*apply_order;
+	char		*sql_settings;	/* for apply: settings without secrets */
 	char		**secrets;
 	int		 nsecrets;
 };
@@ -205,6 +206,7 @@ int	 job_finish_early(struct job *, const char *, const char *, const char *);
 
 /* jobdoc.c */
 void	 json_str(struct buf *, const char *);
-char	*jobdoc_build(const struct job *, const struct kind_conf *, int64_t, int);
+char	*jobdoc_build(const struct job *, const char *, int64_t);
+char	*jobdoc_settings(const struct kind_conf *, int);
 
 #endif

@@ -43,15 +43,36 @@ json_str(struct buf *b, const char *s)
 }
 
 /*
- * with_settings: the worker's document (settings, secrets included);
- * without: the document load and apply functions see.
+ * The kind's settings as a JSON object: with secrets for the worker,
+ * without them for the load and apply functions, which see the rest
+ * (a model name, say) but never a key.
  */
 char *
-jobdoc_build(const struct job *j, const struct kind_conf *k, int64_t deadline_s,
-    int with_settings)
+jobdoc_settings(const struct kind_conf *k, int with_secrets)
 {
 	struct buf	b;
-	int		i;
+	int		i, n = 0;
+
+	buf_init(&b);
+	buf_addc(&b, '{');
+	for (i = 0; k && i < k->nsettings; i++) {
+		if (k->settings[i].secret && !with_secrets)
+			continue;
+		if (n++)
+			buf_addc(&b, ',');
+		json_str(&b, k->settings[i].key);
+		buf_addc(&b, ':');
+		json_str(&b, k->settings[i].value);
+	}
+	buf_addc(&b, '}');
+	return b.data;
+}
+
+/* The job document; settings is a JSON object's text, or NULL. */
+char *
+jobdoc_build(const struct job *j, const char *settings, int64_t deadline_s)
+{
+	struct buf b;
 
 	buf_init(&b);
 	buf_printf(&b, "{\"id\":%lld,\"kind\":", (long long)j->id);
@@ -66,17 +87,8 @@ jobdoc_build(const struct job *j, const struct kind_conf *k, int64_t deadline_s,
 	    j->scheduled_at ? j->scheduled_at : "null");
 	if (deadline_s)
 		buf_printf(&b, ",\"deadline\":%lld", (long long)deadline_s);
-	if (with_settings && k) {
-		buf_adds(&b, ",\"settings\":{");
-		for (i = 0; i < k->nsettings; i++) {
-			if (i)
-				buf_addc(&b, ',');
-			json_str(&b, k->settings[i].key);
-			buf_addc(&b, ':');
-			json_str(&b, k->settings[i].value);
-		}
-		buf_addc(&b, '}');
-	}
+	if (settings)
+		buf_printf(&b, ",\"settings\":%s", settings);
 	buf_adds(&b, ",\"input\":");
 	buf_adds(&b, j->input ? j->input : "null");
 	buf_adds(&b, "}\n");

@@ -345,7 +345,7 @@ send_load(void)
 	struct job		*j, **pp;
 	struct buf		 b;
 	const char		*p[2];
-	char			*kind = xstrdup(sup.loading->kind), *doc;
+	char			*kind = xstrdup(sup.loading->kind), *doc, *settings;
 	int			 n = 0;
 
 	if (k == NULL || k->load == NULL) {
@@ -363,6 +363,7 @@ send_load(void)
 		jobs_next_task();
 		return;
 	}
+	settings = jobdoc_settings(k, 0);
 	buf_init(&b);
 	buf_addc(&b, '[');
 	for (pp = &sup.loading; (j = *pp) != NULL;) {
@@ -373,7 +374,7 @@ send_load(void)
 		*pp = j->next;
 		sup.nloading--;
 		list_push(&loading_inflight, j);
-		doc = jobdoc_build(j, NULL, 0, 0);
+		doc = jobdoc_build(j, settings, 0);
 		buf_printf(&b, "%s%.*s", n++ ? "," : "", (int)strcspn(doc, "\n"), doc);
 		free(doc);
 	}
@@ -383,6 +384,7 @@ send_load(void)
 	pg_send(&sup.db, TASK_LOAD, "SELECT job_id, result::text, error, errcode"
 	    " FROM hivejob_load($1, $2::jsonb)", 2, p);
 	buf_free(&b);
+	free(settings);
 	free(kind);
 }
 

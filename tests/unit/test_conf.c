@@ -281,8 +281,13 @@ Test(conf, defaults)
 		cr_assert_eq(k->retry, RETRY_EXPONENTIAL);
 		cr_assert_null(k->schedule_ms);
 		cr_assert_eq(k->nschedule, 0);
-		cr_assert_null(k->load);
-		cr_assert_null(k->apply);
+		if (strcmp(k->name, "noop") == 0) {
+			cr_assert_null(k->load);
+			cr_assert_null(k->apply);
+		} else {
+			cr_assert_str_eq(k->load, "hivejob_feedback_load");
+			cr_assert_str_eq(k->apply_order, "feedback_record_id");
+		}
 	}
 	cr_assert_null(conf_kind(c, "nosuch"));
 	cr_assert_null(conf_queue(c, "nosuch"));
