@@ -34,7 +34,8 @@ SUP_SRC		 = supervisor/main.c supervisor/conf.c supervisor/priv.c \
 		   supervisor/child.c supervisor/jobdoc.c supervisor/lease.c \
 		   supervisor/cron.c
 RUNNER_SRC	 = runner/spawn.c runner/outcome.c
-WORKERS		 = $(B)/libexec/hivejob-noop $(B)/libexec/hivejob-webhook
+WORKERS		 = $(B)/libexec/hivejob-noop $(B)/libexec/hivejob-webhook \
+		   $(B)/libexec/hivejob-embed
 WORKER_LIB_SRC	 = workers/http.c workers/netcheck.c
 
 COMMON_OBJ	 = $(COMMON_SRC:%.c=$(B)/obj/%.o) $(B)/obj/sql_embed.o \
@@ -95,6 +96,12 @@ $(B)/libexec/hivejob-webhook: workers/webhook.c workers/whsig.c workers/worker.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(WORKER_CFLAGS) $(LDFLAGS) -o $@ \
 	    $(filter %.c,$^) $(B)/lib/libhivejob.a $(WORKER_LIBS)
+
+$(B)/libexec/hivejob-embed: workers/embed.c workers/worker.c $(WORKER_LIB_SRC) \
+    workers/worker.h workers/http.h workers/netcheck.h $(B)/lib/libhivejob.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(WORKER_CFLAGS) $(LDFLAGS) -o $@ \
+	    $(filter %.c,$^) $(B)/lib/libhivejob.a $(WORKER_LIBS) -lm
 
 # Tests link the code under test straight in (as pgbouncer's do).
 define test_rule
