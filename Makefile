@@ -35,7 +35,7 @@ SUP_SRC		 = supervisor/main.c supervisor/conf.c supervisor/priv.c \
 		   supervisor/cron.c
 RUNNER_SRC	 = runner/spawn.c runner/outcome.c
 WORKERS		 = $(B)/libexec/hivejob-noop $(B)/libexec/hivejob-webhook \
-		   $(B)/libexec/hivejob-embed
+		   $(B)/libexec/hivejob-embed $(B)/libexec/hivejob-sentiment
 WORKER_LIB_SRC	 = workers/http.c workers/netcheck.c
 
 COMMON_OBJ	 = $(COMMON_SRC:%.c=$(B)/obj/%.o) $(B)/obj/sql_embed.o \
@@ -97,11 +97,20 @@ $(B)/libexec/hivejob-webhook: workers/webhook.c workers/whsig.c workers/worker.c
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(WORKER_CFLAGS) $(LDFLAGS) -o $@ \
 	    $(filter %.c,$^) $(B)/lib/libhivejob.a $(WORKER_LIBS)
 
-$(B)/libexec/hivejob-embed: workers/embed.c workers/worker.c $(WORKER_LIB_SRC) \
+$(B)/libexec/hivejob-embed: workers/embed.c workers/openai.c workers/worker.c $(WORKER_LIB_SRC) \
     workers/worker.h workers/http.h workers/netcheck.h $(B)/lib/libhivejob.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(WORKER_CFLAGS) $(LDFLAGS) -o $@ \
 	    $(filter %.c,$^) $(B)/lib/libhivejob.a $(WORKER_LIBS) -lm
+
+$(B)/libexec/hivejob-sentiment: workers/sentiment.c workers/vader.c workers/openai.c \
+    workers/worker.c $(WORKER_LIB_SRC) workers/worker.h workers/vader.h \
+    workers/openai.h $(B)/lib/libhivejob.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -DHIVEJOB_DATADIR='"$(DATADIR)"' $(ALL_CFLAGS) \
+	    $(WORKER_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) $(B)/lib/libhivejob.a \
+	    $(WORKER_LIBS) -lm
+	rm -rf $(B)/libexec/vader && cp -R data/vader $(B)/libexec/vader
 
 # Tests link the code under test straight in (as pgbouncer's do).
 define test_rule
@@ -158,8 +167,12 @@ check:
 
 demo:
 	@scripts/deps demo
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(B)/examples/receiver
 	scripts/pgtmp run scripts/demo
+
+$(B)/examples/receiver: examples/receiver.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
 bench:
 	@scripts/deps demo
@@ -184,6 +197,8 @@ install: all
 	install -m 0755 $(B)/bin/hivejobctl $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(B)/bin/hivejobd $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(WORKERS) $(DESTDIR)$(LIBEXECDIR)/
+	install -d $(DESTDIR)$(DATADIR)/vader
+	install -m 0644 data/vader/* $(DESTDIR)$(DATADIR)/vader/
 	install -m 0644 sql/river/main.sql $(DESTDIR)$(DATADIR)/sql/river/
 	install -m 0644 $(wildcard sql/hivejob/*.sql) $(DESTDIR)$(DATADIR)/sql/hivejob/
 	@for m in $(MANPAGES); do \

@@ -52,7 +52,12 @@ child_by_pid(pid_t pid)
 int
 child_free_slots(void)
 {
-	return sup.conf->max_children - sup.nrunning;
+	int i, n = 0;
+
+	for (i = 0; i < sup.conf->max_children; i++)
+		if (sup.children[i].pid == 0 && sup.children[i].sweeper == 0)
+			n++;
+	return n;
 }
 
 int
@@ -194,8 +199,9 @@ child_start(struct job *j)
 	int64_t			 deadline_s;
 	const char		*v;
 
+	/* A slot whose sweeper still runs is not free: its kill(-1) is coming. */
 	for (i = 0; i < sup.conf->max_children; i++)
-		if (sup.children[i].pid == 0) {
+		if (sup.children[i].pid == 0 && sup.children[i].sweeper == 0) {
 			c = &sup.children[i];
 			break;
 		}
@@ -499,7 +505,7 @@ child_reap_all(void)
 	struct rusage	 ru;
 	struct child	*c;
 	pid_t		 pid;
-	int		 st;
+	int		 st, i;
 
 	for (;;) {
 		pid = wait4(-1, &st, WNOHANG, &ru);
@@ -507,9 +513,15 @@ child_reap_all(void)
 			continue;
 		if (pid <= 0)
 			break;
-		/* Sweepers and orphans reparented to us end here unremarked. */
+		/* Orphans reparented to us end here unremarked. */
 		if ((c = child_by_pid(pid)) != NULL)
 			child_end(c, st, &ru);
+		else
+			for (i = 0; i < sup.conf->max_children; i++)
+				if (sup.children[i].sweeper == pid) {
+					sup.children[i].sweeper = 0;
+					sup.claim_wanted = 1;
+				}
 	}
 }
 
@@ -604,7 +616,7 @@ child_sweep_idle(int64_t now)
 
 	for (i = 0; i < sup.conf->max_children; i++) {
 		struct child *c = &sup.children[i];
-		if (c->pid || !c->dirty || now - c->freed_ms < 1000)
+		if (c->pid || c->sweeper || !c->dirty || now - c->freed_ms < 1000)
 			continue;
 		dir = slot_dir(c->slot);
 		pid = slot_sweep(sup.conf->job_uid_base + (uid_t)c->slot, dir,
@@ -612,7 +624,33 @@ child_sweep_idle(int64_t now)
 		free(dir);
 		if (pid == -1)
 			log_warn("sweep of slot %d", c->slot);
-		else
+		else {
 			c->dirty = 0;
+			c->sweeper = pid;
+		}
+	}
+}
+
+/* At exit: every slot that ran a job is swept, and we wait for it. */
+void
+child_sweep_all(void)
+{
+	char	*dir;
+	pid_t	 pid;
+	int	 i;
+
+	for (i = 0; i < sup.conf->max_children; i++) {
+		struct child *c = &sup.children[i];
+
+		if (c->sweeper)
+			(void)waitpid(c->sweeper, NULL, 0);
+		if (c->pid || !c->dirty)
+			continue;
+		dir = slot_dir(c->slot);
+		pid = slot_sweep(sup.conf->job_uid_base + (uid_t)c->slot, dir,
+		    sup.conf->isolation == ISOLATION_SAME_UID);
+		free(dir);
+		if (pid > 0)
+			(void)waitpid(pid, NULL, 0);
 	}
 }

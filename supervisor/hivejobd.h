@@ -39,6 +39,7 @@ struct child {
 	pid_t		 pid;		/* 0: the slot is free */
 	int		 slot;
 	int		 dirty;		/* a job ran here since the last sweep */
+	pid_t		 sweeper;	/* the slot's sweep, until reaped */
 	int64_t		 freed_ms;
 	struct job	*job;
 	int		 out_fd, result_fd, status_fd;
@@ -202,6 +203,7 @@ int	 child_free_slots(void);
 int	 child_running_kind(const char *);
 int	 child_running_queue(const char *);
 void	 child_sweep_idle(int64_t);
+void	 child_sweep_all(void);
 int	 job_finish_early(struct job *, const char *, const char *, const char *);
 
 /* jobdoc.c */

@@ -192,6 +192,7 @@ main(int argc, char **argv)
 	    (unsigned)(sup.conf->job_uid_base + (uid_t)sup.conf->max_children - 1),
 	    sup.conf->isolation == ISOLATION_SAME_UID ? " (same-uid: not isolated)" : "");
 	loop_run();
+	child_sweep_all();
 	log_notice("stopped after %llu job(s)", (unsigned long long)sup.jobs_done);
 	return EX_OK;
 }

@@ -20,8 +20,7 @@
 
 #include <openssl/evp.h>
 
-#include "http.h"
-#include "netcheck.h"
+#include "openai.h"
 #include "util.h"
 #include "worker.h"
 
@@ -29,6 +28,7 @@
 
 static void	hashing(const char *, double *);
 static int	openai(const struct wjob *, const char *, double *, int);
+static int	decode_base64(const char *, double *);
 static uint64_t	fnv1a(const char *, size_t, uint64_t);
 static void	add_feature(double *, const char *, size_t, const char *, size_t,
 		    double);
@@ -132,91 +132,31 @@ decode_base64(const char *s, double *v)
 	return 0;
 }
 
-/* Errors end the worker with the right outcome and class; 0 on success. */
+/* Errors end the worker (openai_call) with the right outcome and class. */
 static int
 openai(const struct wjob *w, const char *text, double *v, int dim)
 {
-	struct net_cidrs	 allow;
-	struct http_req		 req;
-	struct http_resp	 resp;
-	json_object		*body, *reply, *data, *item, *emb, *e;
-	char			 url[2048], auth[1100], err[600], *input;
-	const char		*base, *key, *model, *headers[2], *fmt, *code;
-	size_t			 i, n;
-	long			 st;
-	double			 ra;
+	json_object	*body, *reply, *data, *item, *emb;
+	const char	*model = worker_setting(w, "model", NULL);
+	char		 err[200], *input;
+	size_t		 i;
 
-	base = worker_setting(w, "base_url", "https://api.openai.com");
-	key = worker_setting(w, "api_key", NULL);
-	model = worker_setting(w, "model", NULL);
-	fmt = worker_setting(w, "encoding_format", "float");
 	if (model == NULL) {
 		fprintf(stderr, "setting model is required with provider = openai\n");
 		exit(78);
 	}
-	if (net_parse_cidrs(worker_setting(w, "allow_cidrs", ""), &allow, err,
-	    sizeof(err)) == -1) {
-		fprintf(stderr, "setting allow_cidrs: %s\n", err);
-		exit(78);
-	}
-	snprintf(url, sizeof(url), "%s%s/v1/embeddings", base,
-	    base[strlen(base) - 1] == '/' ? "." : "");
 	input = xasprintf("%s%s", worker_setting(w, "doc_prefix", ""), text);
 	body = json_object_new_object();
 	json_object_object_add(body, "model", json_object_new_string(model));
 	json_object_object_add(body, "input", json_object_new_string(input));
-	json_object_object_add(body, "encoding_format", json_object_new_string(fmt));
+	json_object_object_add(body, "encoding_format", json_object_new_string(
+	    worker_setting(w, "encoding_format", "float")));
 	if (worker_setting_bool(w, "send_dimensions", 0))
 		json_object_object_add(body, "dimensions", json_object_new_int(dim));
 	free(input);
+	reply = openai_call(w, "/v1/embeddings", body, "hivejob-embed/0.6");
 
-	n = 0;
-	headers[n++] = "Content-Type: application/json";
-	if (key) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
-		headers[n++] = auth;
-	}
-	memset(&req, 0, sizeof(req));
-	req.method = "POST";
-	req.url = url;
-	req.headers = headers;
-	req.nheaders = n;
-	req.body = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-	req.body_len = strlen(req.body);
-	req.total_timeout_ms = worker_setting_ms(w, "http_timeout", 30000);
-	req.connect_timeout_ms = req.total_timeout_ms < 10000 ? req.total_timeout_ms : 10000;
-	req.max_response = 4 * 1024 * 1024;
-	req.allow = &allow;
-	req.user_agent = "hivejob-embed/0.6";
-	if (http_request(&req, &resp) == HTTP_EINPUT) {
-		fprintf(stderr, "setting base_url: %s\n", resp.error);
-		exit(78);
-	}
-	explicit_bzero(auth, sizeof(auth));
-	st = resp.status;
-	ra = resp.retry_after_ms >= 0 ? resp.retry_after_ms / 1000.0 :
-	    resp.retry_after_s >= 0 ? (double)resp.retry_after_s : -1;
-	if (st == 0)
-		fail("retry", resp.error, resp.class, -1);
-	if (st != 200) {
-		reply = json_tokener_parse(resp.body);
-		code = NULL;
-		if (reply && json_object_object_get_ex(reply, "error", &e) &&
-		    json_object_object_get_ex(e, "code", &e))
-			code = json_object_get_string(e);
-		snprintf(err, sizeof(err), "embedding server: HTTP %ld%s%s", st,
-		    code ? ": " : "", code ? code : "");
-		if (code && strcmp(code, "insufficient_quota") == 0)
-			fail("cancel", err, "quota", -1);
-		if (resp.should_retry == 1 || st == 408 || st == 409 || st == 429 ||
-		    st >= 500)
-			fail("retry", err, st == 429 ? "http_429" : st >= 500 ?
-			    "http_5xx" : "http_4xx", ra);
-		/* 400, 401, 403, 404: asking again will not change the answer. */
-		fail("cancel", err, "http_4xx", -1);
-	}
-	if ((reply = json_tokener_parse(resp.body)) == NULL ||
-	    !json_object_object_get_ex(reply, "data", &data) ||
+	if (!json_object_object_get_ex(reply, "data", &data) ||
 	    !json_object_is_type(data, json_type_array))
 		fail("retry", "embedding server: the reply is not an embeddings list",
 		    "bad_response", -1);
