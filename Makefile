@@ -126,6 +126,8 @@ $(B)/tests/unit_test_conf: supervisor/conf.c supervisor/cron.c
 $(B)/tests/unit_test_cron: supervisor/cron.c
 $(B)/tests/unit_test_whsig: workers/whsig.c workers/whsig.h
 $(B)/tests/unit_test_whsig: private LIBS += $(shell $(PKG_CONFIG) --libs libcrypto)
+$(B)/tests/unit_test_vader: workers/vader.c workers/vader.h
+$(B)/tests/unit_test_vader: private LIBS += -lm
 WORKER_LIB_TESTS = $(B)/tests/unit_test_netcheck $(B)/tests/unit_test_http
 $(WORKER_LIB_TESTS): $(WORKER_LIB_SRC) workers/http.h workers/netcheck.h
 $(WORKER_LIB_TESTS): private ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags libcurl)
@@ -151,6 +153,13 @@ $(B)/receiver/node_modules/.hivejob-npm-ci: tests/receiver/package.json tests/re
 	cd $(B)/receiver && npm ci --no-audit --no-fund
 	touch $@
 $(B)/tests/integ_test_webhook: $(RECEIVER)
+
+# The feedback tests' OpenAI-compatible model server (Node, no npm deps).
+FAKEAI		 = $(B)/fakeai/fakeai.js
+$(B)/fakeai/fakeai.js: tests/fakeai/fakeai.js
+	@mkdir -p $(@D)
+	cp $< $@
+$(B)/tests/integ_test_feedback: $(FAKEAI)
 
 # Workers that misbehave on purpose, for the runner's tests.
 $(B)/tests/workers/%: tests/workers/%.c

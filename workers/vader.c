@@ -30,10 +30,16 @@
  * only the ALL-CAPS test of a word written wholly in non-ASCII letters can
  * differ.
  *
- * Unless VADER_PLAIN, hivejob adds one rule: the phrases of
- * hivejob_phrases.txt (multi-word expressions of customer feedback, with a
- * valence) are joined into a single token before the rules run, so they
- * are negated, boosted and weighed around "but" as any lexicon word.
+ * Unless VADER_PLAIN, hivejob adds three rules for customer feedback:
+ *
+ *  - the phrases of hivejob_phrases.txt ("NOT work", "stopped working",
+ *    "save your money"), each with a valence, are joined into one token
+ *    before the rules above run, so they are negated, boosted and weighed
+ *    around "but" as any lexicon word; a single word overrides the lexicon;
+ *  - a booster given a valence there ("incredible") boosts a lexicon word
+ *    right after it, and otherwise counts as a word of that valence;
+ *  - "too" before a word of no valence ("too small") makes that word a
+ *    mild complaint; "too" followed by punctuation ("me too.") is "also".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -169,7 +175,7 @@ static struct word	*word_get(struct vader *, const char *, size_t);
 static const struct word *word_find(const struct vader *, const char *, size_t);
 static const struct word *ngram_find(const struct vader *, const struct tok *,
 			    size_t);
-static char		*slurp(const char *, const char *, char *, size_t);
+static char		*slurp(const char *, char *, size_t);
 static int		 parse_number(const char *, double *);
 static int		 load_lexicon(struct vader *, char *, const char *,
 			    char *, size_t);
@@ -299,23 +305,21 @@ ngram_find(const struct vader *v, const struct tok *t, size_t n)
 	return word_find(v, buf, len);
 }
 
-/* The whole of dir/name, NUL-terminated. */
+/* The whole of a file, NUL-terminated. */
 static char *
-slurp(const char *dir, const char *name, char *err, size_t errlen)
+slurp(const char *path, char *err, size_t errlen)
 {
-	char		*path, *data;
+	char		*data;
 	struct stat	 st;
 	size_t		 off = 0;
 	ssize_t		 n;
 	int		 fd;
 
-	path = xasprintf("%s/%s", dir, name);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    fstat(fd, &st) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		if (fd != -1)
 			close(fd);
-		free(path);
 		return NULL;
 	}
 	data = xmalloc((size_t)st.st_size + 1);
@@ -327,7 +331,6 @@ slurp(const char *dir, const char *name, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: %s", path,
 			    n == 0 ? "short read" : strerror(errno));
 			close(fd);
-			free(path);
 			free(data);
 			return NULL;
 		}
@@ -335,7 +338,6 @@ slurp(const char *dir, const char *name, char *err, size_t errlen)
 	}
 	data[off] = '\0';
 	close(fd);
-	free(path);
 	return data;
 }
 
@@ -487,7 +489,7 @@ static int
 load_phrases(struct vader *v, char *data, const char *name, char *err,
     size_t errlen)
 {
-	char		*line, *next, *val, *end, *p, *q;
+	char		*line, *next, *val, *end, *p, *q, *sp;
 	struct phrase	*ph;
 	struct word	*w;
 	size_t		 lineno = 0, cap = 0, i;
@@ -521,7 +523,8 @@ load_phrases(struct vader *v, char *data, const char *name, char *err,
 		/* The key stays whole; the words are copied apart. */
 		ph->key = line;
 		p = xstrdup(line);
-		for (q = strtok(p, " "); q != NULL; q = strtok(NULL, " ")) {
+		for (q = strtok_r(p, " ", &sp); q != NULL;
+		    q = strtok_r(NULL, " ", &sp)) {
 			if (ph->nwords == PHRASE_MAXWORDS) {
 				free(p);
 				goto bad;
@@ -602,23 +605,33 @@ vader_load_flags(const char *dir, unsigned flags, char *err, size_t errlen)
 				    "hivejob_phrases.txt" };
 	struct vader	*v;
 	struct word	*w;
+	char		*paths[3];
 	size_t		 i, nfiles;
+	int		 rc = 0;
 
 	v = xcalloc(1, sizeof(*v));
 	v->flags = flags;
 	v->mask = 16384 - 1;
 	v->tab = xcalloc(v->mask + 1, sizeof(*v->tab));
 	nfiles = (flags & VADER_PLAIN) ? 2 : 3;
-	for (i = 0; i < nfiles; i++) {
-		if ((v->files[i] = slurp(dir, names[i], err, errlen)) == NULL)
-			goto fail;
+	for (i = 0; i < nfiles; i++)
+		paths[i] = xasprintf("%s/%s", dir, names[i]);
+	for (i = 0; i < nfiles && rc == 0; i++) {
+		if ((v->files[i] = slurp(paths[i], err, errlen)) == NULL)
+			rc = -1;
 	}
-	if (load_lexicon(v, v->files[0], names[0], err, errlen) == -1 ||
-	    load_emoji(v, v->files[1], names[1], err, errlen) == -1)
-		goto fail;
-	if (nfiles > 2 &&
-	    load_phrases(v, v->files[2], names[2], err, errlen) == -1)
-		goto fail;
+	if (rc == 0)
+		rc = load_lexicon(v, v->files[0], paths[0], err, errlen);
+	if (rc == 0)
+		rc = load_emoji(v, v->files[1], paths[1], err, errlen);
+	if (rc == 0 && nfiles > 2)
+		rc = load_phrases(v, v->files[2], paths[2], err, errlen);
+	for (i = 0; i < nfiles; i++)
+		free(paths[i]);
+	if (rc == -1) {
+		vader_free(v);
+		return NULL;
+	}
 	for (i = 0; i < nitems(negations); i++)
 		word_get(v, negations[i], strlen(negations[i]))->flags |=
 		    W_NEGATE;
@@ -638,9 +651,6 @@ vader_load_flags(const char *dir, unsigned flags, char *err, size_t errlen)
 		w->special = specials[i].valence;
 	}
 	return v;
-fail:
-	vader_free(v);
-	return NULL;
 }
 
 void
