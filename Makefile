@@ -27,7 +27,8 @@ COMMON_SRC	 = common/log.c common/util.c common/db.c common/migrate.c \
 		   common/text.c
 SQL_FILES	 = sql/river/main.sql $(sort $(wildcard sql/hivejob/[0-9][0-9][0-9]_*.sql))
 CTL_SRC		 = ctl/hivejobctl.c ctl/table.c ctl/cmd_migrate.c ctl/cmd_enqueue.c \
-		   ctl/cmd_jobs.c
+		   ctl/cmd_jobs.c ctl/cmd_ops.c ctl/cmd_queues.c ctl/cmd_sup.c \
+		   ctl/cmd_webhooks.c
 
 SUP_SRC		 = supervisor/main.c supervisor/conf.c supervisor/priv.c \
 		   supervisor/loop.c supervisor/pgconn.c supervisor/jobs.c \

@@ -15,24 +15,7 @@
 #include "log.h"
 #include "util.h"
 
-static const char *const job_states[] = {
-	"available", "cancelled", "completed", "discarded",
-	"pending", "retryable", "running", "scheduled",
-};
-
-static int	state_valid(const char *);
 static void	show_errors(const char *);
-
-static int
-state_valid(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < nitems(job_states); i++)
-		if (strcmp(s, job_states[i]) == 0)
-			return 1;
-	return 0;
-}
 
 int
 cmd_list(struct ctl *c, int argc, char **argv)
@@ -59,7 +42,7 @@ cmd_list(struct ctl *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			if (!state_valid(optarg))
+			if (!ctl_state_valid(optarg))
 				return ctl_usage("list", "--state '%s' is not a job state "
 				    "(available, cancelled, completed, discarded, pending, "
 				    "retryable, running, scheduled)", optarg);

@@ -4,6 +4,8 @@
  * code, so a script can tell bad usage (64) from bad data (65) from an
  * unreachable database (69).
  */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,14 +19,83 @@
 #include "util.h"
 
 static const struct ctl_cmd cmds[] = {
-	{ "migrate", cmd_migrate, "migrate [--status]" },
+	{ "migrate", cmd_migrate, "migrate [--status]",
+	    "Create River's tables where missing and apply hivejob's migrations;\n"
+	    "--status prints the versions and changes nothing." },
 	{ "enqueue", cmd_enqueue, "enqueue KIND ARGS_JSON [--queue Q] [--priority 1-4]"
-	    " [--max-attempts N] [--at TIME|+DURATION] [--tag T]..." },
-	{ "list", cmd_list, "list [--state S] [--kind K] [--queue Q] [--limit N] [--json]" },
-	{ "show", cmd_show, "show ID [--json]" },
+	    " [--max-attempts N]\n          [--at TIME|+DURATION] [--tag T]..."
+	    " [--unique-by args,queue,period=D] [--json]",
+	    "Insert a job as River's client would; --unique-by gives it River's\n"
+	    "unique key (kind always included): a duplicate prints the existing id." },
+	{ "list", cmd_list, "list [--state S] [--kind K] [--queue Q] [--limit N] [--json]",
+	    "The newest jobs, filtered." },
+	{ "show", cmd_show, "show ID [--json]",
+	    "Every column of one job, and its errors." },
+	{ "retry", cmd_retry, "retry ID... | retry [--state S] [--kind K] [--queue Q]"
+	    " [--yes] [--json]",
+	    "Make jobs available to run now (River's JobRetry); running jobs are\n"
+	    "refused. The bulk form needs a filter, and --yes when stdin is no terminal." },
+	{ "cancel", cmd_cancel, "cancel ID... | cancel [--state S] [--kind K] [--queue Q]"
+	    " [--yes] [--json]",
+	    "Cancel jobs (River's JobCancel): waiting jobs at once, running ones\n"
+	    "through their supervisor; finished jobs are left alone." },
+	{ "delete", cmd_delete, "delete ID... | delete [--state S] [--kind K] [--queue Q]"
+	    " [--yes] [--json]",
+	    "Delete jobs that are not running." },
+	{ "pause", cmd_pause, "pause QUEUE|all [--json]",
+	    "Stop claiming from a queue (river_queue.paused_at), or from all of them." },
+	{ "resume", cmd_resume, "resume QUEUE|all [--json]",
+	    "Claim from a paused queue again." },
+	{ "queues", cmd_queues, "queues [--json]",
+	    "Queues: paused or not, jobs available and running, the oldest wait." },
+	{ "stats", cmd_stats, "stats [--window DURATION] [--json]",
+	    "Counts per queue and state, and per kind over the window (default 1h):\n"
+	    "completed, failed, run-time percentiles; failure classes." },
+	{ "supervisors", cmd_supervisors, "supervisors [--since DURATION] [--json]",
+	    "Supervisor leases: live ones and those expired within --since (1h)." },
+	{ "ps", cmd_ps, "ps [--json]",
+	    "Jobs running now, from the supervisors' lease snapshots." },
+	{ "stuck", cmd_stuck, "stuck [--json]",
+	    "Running jobs whose supervisor's lease lapsed, and running jobs\n"
+	    "claimed by another runner." },
+	{ "webhooks", cmd_webhooks, "webhooks [--json] | webhooks enable ID [--json]",
+	    "Webhook endpoints and their health; enable turns one on again." },
+	{ "deliveries", cmd_deliveries, "deliveries WEBHOOK_ID [--limit N] [--json]",
+	    "An endpoint's recent deliveries, newest first (20 unless --limit)." },
 };
 
 static void	usage(FILE *);
+static void	cmd_help(FILE *, const struct ctl_cmd *);
+static int	wants_help(int, char **);
+
+/* The command's description, indented under its usage. */
+static void
+cmd_help(FILE *f, const struct ctl_cmd *cmd)
+{
+	const char *p, *nl;
+
+	for (p = cmd->help; *p; p = *nl ? nl + 1 : nl) {
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			nl = p + strlen(p);
+		fprintf(f, "      %.*s\n", (int)(nl - p), p);
+	}
+}
+
+/* --help anywhere among the command's arguments (before a "--"). */
+static int
+wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "--help") == 0)
+			return 1;
+	}
+	return 0;
+}
 
 static void
 usage(FILE *f)
@@ -33,10 +104,13 @@ usage(FILE *f)
 
 	fprintf(f, "usage: hivejobctl [-d CONNINFO] [--schema SCHEMA] COMMAND [ARG]...\n"
 	    "\ncommands:\n");
-	for (i = 0; i < nitems(cmds); i++)
+	for (i = 0; i < nitems(cmds); i++) {
 		fprintf(f, "  %s\n", cmds[i].usage);
-	fprintf(f, "\nThe database comes from -d or libpq's environment (PGHOST, PGPORT,\n"
-	    "PGDATABASE, PGUSER, PGPASSFILE, PGSERVICE). See hivejobctl(8).\n");
+		cmd_help(f, &cmds[i]);
+	}
+	fprintf(f, "\nEvery command takes --help. The database comes from -d or libpq's\n"
+	    "environment (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSFILE, PGSERVICE).\n"
+	    "See hivejobctl(8).\n");
 }
 
 /* Report a usage error for command cmd and return EX_USAGE. */
@@ -76,6 +150,144 @@ ctl_channel(const char *schema, const char *topic, char *out, size_t len)
 	}
 }
 
+/* Characters in s, or -1 when s is not valid UTF-8. */
+int
+ctl_name_chars(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	int			 n = 0, k;
+
+	while (*p) {
+		if (*p < 0x80)
+			k = 0;
+		else if ((*p & 0xe0) == 0xc0)
+			k = 1;
+		else if ((*p & 0xf0) == 0xe0)
+			k = 2;
+		else if ((*p & 0xf8) == 0xf0)
+			k = 3;
+		else
+			return -1;
+		for (p++; k > 0; k--, p++)
+			if ((*p & 0xc0) != 0x80)
+				return -1;
+		n++;
+	}
+	return n;
+}
+
+static const char *const job_states[] = {
+	"available", "cancelled", "completed", "discarded",
+	"pending", "retryable", "running", "scheduled",
+};
+
+int
+ctl_state_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(job_states); i++)
+		if (strcmp(s, job_states[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* A job id: a positive bigint, digits only. */
+int
+ctl_id_valid(const char *s)
+{
+	char		*end;
+	long long	 v;
+
+	if (!isdigit((unsigned char)*s))
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	return errno == 0 && *end == '\0' && v >= 1;
+}
+
+/* A uuid in its usual spelling: 8-4-4-4-12 hexadecimal digits. */
+int
+ctl_uuid_valid(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != 36)
+		return 0;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+int
+ctl_long_arg(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+ctl_json_query(struct ctl *c, const char *what, const char *sql, int n,
+    const char *const *p, char **out)
+{
+	PGresult	*res;
+	int		 rc;
+
+	*out = NULL;
+	res = PQexecParams(c->conn, sql, n, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+	    PQnfields(res) < 1) {
+		rc = PQresultStatus(res) == PGRES_TUPLES_OK ? EX_SOFTWARE :
+		    ctl_db_fail(c, res, what);
+		if (rc == EX_SOFTWARE && PQresultStatus(res) == PGRES_TUPLES_OK)
+			log_warnx("%s: the query returned %d rows", what, PQntuples(res));
+		PQclear(res);
+		return rc;
+	}
+	*out = xstrdup(PQgetisnull(res, 0, 0) ? "null" : PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return EX_OK;
+}
+
+json_object *
+ctl_json_parse(const char *s)
+{
+	json_object *o;
+
+	if ((o = json_tokener_parse(s)) == NULL)
+		log_warnx("the database returned JSON json-c cannot read");
+	return o;
+}
+
+/* --json prints the text as it came; otherwise a table of the array. */
+int
+ctl_print(const char *text, int json, const struct tcol *cols, int n)
+{
+	json_object *arr;
+
+	if (json) {
+		printf("%s\n", text);
+		return EX_OK;
+	}
+	if ((arr = ctl_json_parse(text)) == NULL)
+		return EX_SOFTWARE;
+	table_json(stdout, arr, cols, n);
+	json_object_put(arr);
+	return EX_OK;
+}
+
 int
 ctl_connect(struct ctl *c, int set_path)
 {
@@ -111,6 +323,12 @@ ctl_db_fail(struct ctl *c, const PGresult *res, const char *what)
 		log_warnx("schema \"%s\" lacks hivejob's tables; run: hivejobctl migrate",
 		    c->schema);
 		return EX_UNAVAILABLE;
+	}
+	if (strcmp(st, "55P03") == 0 || strcmp(st, "40P01") == 0 ||
+	    strcmp(st, "40001") == 0) {
+		log_warnx("another transaction holds the rows; nothing was changed, "
+		    "try again");
+		return EX_TEMPFAIL;
 	}
 	if (strncmp(st, "22", 2) == 0 || strncmp(st, "23", 2) == 0)
 		return EX_DATAERR;
@@ -167,6 +385,12 @@ main(int argc, char **argv)
 	for (i = 0; i < nitems(cmds); i++) {
 		if (strcmp(argv[0], cmds[i].name) != 0)
 			continue;
+		if (wants_help(argc, argv)) {
+			printf("usage: hivejobctl %s\n\n", cmds[i].usage);
+			cmd_help(stdout, &cmds[i]);
+			printf("\nSee hivejobctl(8).\n");
+			return EX_OK;
+		}
 		optind = 0;	/* reset getopt for the command's own options */
 		rc = cmds[i].fn(&c, argc, argv);
 		if (c.conn)

@@ -17,6 +17,8 @@ struct table {
 };
 
 static int	utf8_width(const char *);
+static void	fmt_cell(json_object *, enum tcol_fmt, char *, size_t);
+static void	cell_cut(char *, int);
 
 /*
  * Copy s into out (NUL-terminated), replacing newlines and tabs by spaces
@@ -121,4 +123,155 @@ table_free(struct table *t)
 		free(t->cells[i]);
 	free(t->cells);
 	free(t);
+}
+
+/*
+ * A duration for people: "12.5ms", "850ms", "4.2s", "42s", "3m12s",
+ * "2h05m", "3d04h".
+ */
+void
+fmt_seconds(double s, char *out, size_t len)
+{
+	const char	*sign = s < 0 ? "-" : "";
+	long long	 n;
+
+	if (s < 0)
+		s = -s;
+	n = (long long)s;
+	if (s < 0.1)
+		snprintf(out, len, "%s%.1fms", sign, s * 1000);
+	else if (s < 1)
+		snprintf(out, len, "%s%.0fms", sign, s * 1000);
+	else if (s < 10)
+		snprintf(out, len, "%s%.1fs", sign, s);
+	else if (n < 60)
+		snprintf(out, len, "%s%llds", sign, n);
+	else if (n < 3600)
+		snprintf(out, len, "%s%lldm%02llds", sign, n / 60, n % 60);
+	else if (n < 86400)
+		snprintf(out, len, "%s%lldh%02lldm", sign, n / 3600, n % 3600 / 60);
+	else
+		snprintf(out, len, "%s%lldd%02lldh", sign, n / 86400, n % 86400 / 3600);
+}
+
+static void
+fmt_cell(json_object *v, enum tcol_fmt fmt, char *out, size_t len)
+{
+	const char	*s;
+	double		 d;
+	char		 t[64];
+
+	if (v == NULL || json_object_is_type(v, json_type_null)) {
+		snprintf(out, len, "-");
+		return;
+	}
+	switch (fmt) {
+	case TF_TIME:
+		/* "2026-01-02T03:04:05.123+00:00": the ctl session's zone is UTC. */
+		s = json_object_get_string(v);
+		snprintf(out, len, "%.19s", s);
+		if (strlen(out) > 10 && out[10] == 'T')
+			out[10] = ' ';
+		return;
+	case TF_AGE:
+		fmt_seconds(json_object_get_double(v), out, len);
+		return;
+	case TF_IN:
+		d = json_object_get_double(v);
+		fmt_seconds(d < 0 ? -d : d, t, sizeof(t));
+		snprintf(out, len, d < 0 ? "%s ago" : "in %s", t);
+		return;
+	case TF_MS:
+		fmt_seconds(json_object_get_double(v) / 1000, out, len);
+		return;
+	case TF_KB:
+		d = json_object_get_double(v);
+		if (d < 1024)
+			snprintf(out, len, "%.0fK", d);
+		else if (d < 1024 * 1024)
+			snprintf(out, len, "%.1fM", d / 1024);
+		else
+			snprintf(out, len, "%.1fG", d / (1024 * 1024));
+		return;
+	case TF_BOOL:
+		snprintf(out, len, "%s", json_object_get_boolean(v) ? "yes" : "no");
+		return;
+	case TF_TEXT:
+		break;
+	}
+	if (json_object_is_type(v, json_type_string))
+		snprintf(out, len, "%s", json_object_get_string(v));
+	else
+		snprintf(out, len, "%s", json_object_to_json_string_ext(v,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/*
+ * Cut s to at most width characters (0: only mend a sequence that snprintf
+ * cut in half), ending in "..." when something was cut.
+ */
+static void
+cell_cut(char *s, int width)
+{
+	size_t	i, n = strlen(s), at = n;
+	int	w = 0;
+
+	if (n > 0) {
+		/* A UTF-8 sequence cut short by the buffer's end. */
+		i = n - 1;
+		while (i > 0 && ((unsigned char)s[i] & 0xc0) == 0x80)
+			i--;
+		if ((unsigned char)s[i] >= 0xc0) {
+			size_t need = (unsigned char)s[i] >= 0xf0 ? 4 :
+			    (unsigned char)s[i] >= 0xe0 ? 3 : 2;
+			if (n - i < need)
+				s[n = i] = '\0';
+		}
+	}
+	if (width <= 3)
+		return;
+	for (i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && w++ == width - 3)
+			at = i;
+	if (w > width)
+		memcpy(s + at, "...", 4);
+}
+
+void
+table_json(FILE *out, json_object *arr, const struct tcol *cols, int ncols)
+{
+	struct table	 *t;
+	const char	**row;
+	char		**cells;
+	size_t		  r, n;
+	int		  i;
+
+	row = xcalloc((size_t)ncols, sizeof(*row));
+	cells = xcalloc((size_t)ncols, sizeof(*cells));
+	for (i = 0; i < ncols; i++) {
+		row[i] = cols[i].head;
+		cells[i] = xmalloc(512);
+	}
+	t = table_new(ncols, row);
+	n = arr && json_object_is_type(arr, json_type_array) ?
+	    json_object_array_length(arr) : 0;
+	for (r = 0; r < n; r++) {
+		json_object *o = json_object_array_get_idx(arr, r), *v;
+
+		for (i = 0; i < ncols; i++) {
+			v = NULL;
+			if (o && json_object_is_type(o, json_type_object))
+				(void)json_object_object_get_ex(o, cols[i].key, &v);
+			fmt_cell(v, cols[i].fmt, cells[i], 512);
+			cell_cut(cells[i], cols[i].width);
+			row[i] = cells[i];
+		}
+		table_add(t, row);
+	}
+	table_print(t, out);
+	table_free(t);
+	for (i = 0; i < ncols; i++)
+		free(cells[i]);
+	free(cells);
+	free(row);
 }
