@@ -136,7 +136,7 @@ decode_base64(const char *s, double *v)
 static int
 openai(const struct wjob *w, const char *text, double *v, int dim)
 {
-	json_object	*body, *reply, *data, *item, *emb;
+	json_object	*body, *reply, *data, *item, *emb, *idx;
 	const char	*model = worker_setting(w, "model", NULL);
 	char		 err[200], *input;
 	size_t		 i;
@@ -166,6 +166,11 @@ openai(const struct wjob *w, const char *text, double *v, int dim)
 		fail("retry", err, "bad_response", -1);
 	}
 	item = json_object_array_get_idx(data, 0);
+	/* The vectors are matched to the inputs by index: ours is 0. */
+	if (json_object_object_get_ex(item, "index", &idx) &&
+	    (!json_object_is_type(idx, json_type_int) || json_object_get_int64(idx) != 0))
+		fail("retry", "embedding server: the vector's index is not 0, the only "
+		    "input's", "bad_response", -1);
 	if (!json_object_object_get_ex(item, "embedding", &emb))
 		fail("retry", "embedding server: no embedding in the reply", "bad_response", -1);
 	if (json_object_is_type(emb, json_type_string)) {
@@ -179,8 +184,16 @@ openai(const struct wjob *w, const char *text, double *v, int dim)
 			    "dimensions)", json_object_array_length(emb), dim);
 			fail("cancel", err, "bad_response", -1);
 		}
-		for (i = 0; i < (size_t)dim; i++)
-			v[i] = json_object_get_double(json_object_array_get_idx(emb, i));
+		for (i = 0; i < (size_t)dim; i++) {
+			json_object *x = json_object_array_get_idx(emb, i);
+
+			/* json-c would read null, true or "0.5" as a number. */
+			if (!json_object_is_type(x, json_type_double) &&
+			    !json_object_is_type(x, json_type_int))
+				fail("retry", "embedding server: the vector has a value "
+				    "that is not a number", "bad_response", -1);
+			v[i] = json_object_get_double(x);
+		}
 	} else
 		fail("retry", "embedding server: the embedding is neither a list nor "
 		    "base64", "bad_response", -1);

@@ -82,5 +82,6 @@ openai_call(const struct wjob *w, const char *path, json_object *body,
 		worker_result("retry", err, st == 429 ? "http_429" : st >= 500 ?
 		    "http_5xx" : "http_4xx", ra, NULL);
 	/* 400, 401, 403, 404: asking again will not change the answer. */
-	worker_result("cancel", err, "http_4xx", -1, NULL);
+	worker_result("cancel", err, st == 429 ? "http_429" : st >= 500 ? "http_5xx" :
+	    "http_4xx", -1, NULL);
 }

@@ -70,7 +70,7 @@ BEGIN
         RETURN jsonb_build_object('cancel', format('feedback record %s does not exist',
             job->'args'->>'feedback_record_id'));
     END IF;
-    IF btrim(r.text) = '' THEN
+    IF btrim(r.text, E' \t\n\r\f') = '' THEN
         RETURN jsonb_build_object('cancel', format('feedback record %s has no text', r.id));
     END IF;
     sha := encode(sha256(convert_to(r.text, 'UTF8')), 'hex');
