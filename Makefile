@@ -7,6 +7,8 @@ SBINDIR		?= $(PREFIX)/sbin
 LIBEXECDIR	?= $(PREFIX)/libexec/hivejob
 DATADIR		?= $(PREFIX)/share/hivejob
 MANDIR		?= $(PREFIX)/share/man
+SYSTEMDUNITDIR	?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
 SYSCONFDIR	?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 
 CC		?= cc
@@ -33,7 +35,7 @@ CTL_SRC		 = ctl/hivejobctl.c ctl/table.c ctl/cmd_migrate.c ctl/cmd_enqueue.c \
 SUP_SRC		 = supervisor/main.c supervisor/conf.c supervisor/priv.c \
 		   supervisor/loop.c supervisor/pgconn.c supervisor/jobs.c \
 		   supervisor/child.c supervisor/jobdoc.c supervisor/lease.c \
-		   supervisor/cron.c
+		   supervisor/cron.c supervisor/notify.c
 RUNNER_SRC	 = runner/spawn.c runner/outcome.c
 WORKERS		 = $(B)/libexec/hivejob-noop $(B)/libexec/hivejob-webhook \
 		   $(B)/libexec/hivejob-embed $(B)/libexec/hivejob-sentiment
@@ -209,15 +211,23 @@ install: all
 	install -m 0755 $(WORKERS) $(DESTDIR)$(LIBEXECDIR)/
 	install -d $(DESTDIR)$(DATADIR)/vader
 	install -m 0644 data/vader/* $(DESTDIR)$(DATADIR)/vader/
+	install -m 0644 sql/roles.sql $(DESTDIR)$(DATADIR)/sql/
 	install -m 0644 sql/river/main.sql $(DESTDIR)$(DATADIR)/sql/river/
 	install -m 0644 $(wildcard sql/hivejob/*.sql) $(DESTDIR)$(DATADIR)/sql/hivejob/
 	@for m in $(MANPAGES); do \
 	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	    echo install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	    install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	@# The unit names hivejobd by its installed path; /etc is never written.
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	sed 's|/usr/local/sbin/|$(SBINDIR)/|g' etc/hivejobd.service >$(DESTDIR)$(SYSTEMDUNITDIR)/hivejobd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/hivejobd.service
+	install -m 0644 etc/hivejob.sysusers $(DESTDIR)$(SYSUSERSDIR)/hivejob.conf
+	install -m 0644 etc/hivejobd.conf.example $(DESTDIR)$(DATADIR)/hivejobd.conf.example
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/hivejobctl $(DESTDIR)$(SBINDIR)/hivejobd
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/hivejobd.service $(DESTDIR)$(SYSUSERSDIR)/hivejob.conf
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR)
 	@for m in $(MANPAGES); do s=$${m##*.}; b=$${m##*/}; \
 	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$$b; done

@@ -156,6 +156,12 @@ int64_t	 now_ms(void);
 /* main.c */
 void	 conf_reload(void);
 
+/* notify.c */
+void	 notify_init(void);
+void	 notify_tick(int64_t);
+int64_t	 notify_next_timer(void);
+void	 notify_stopping(void);
+
 /* priv.c */
 int	 priv_setup(const struct conf *);
 

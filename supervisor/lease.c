@@ -38,7 +38,7 @@ static struct prun	*pruns;
 static int		 npruns, prun_next;
 
 static int	send_acquire(void);
-static int	send_renew(void);
+static int	send_renew(struct pgconn *);
 static int	send_leader(void);
 static int	send_periodic(void);
 static void	periodic_plan(PGresult *);
@@ -148,7 +148,7 @@ children_snapshot(void)
 }
 
 static int
-send_renew(void)
+send_renew(struct pgconn *c)
 {
 	const char	*p[4];
 	char		 pid[16], lease[32], *kids = children_snapshot();
@@ -163,7 +163,7 @@ send_renew(void)
 	sup.next_renew_ms = now_ms() + sup.conf->lease_ms / 3;
 	/* Counted from the send: the database's clock starts no earlier. */
 	sup.renew_sent_ms = now_ms();
-	rc = pg_send(&sup.listen, TASK_RENEW, "SELECT coalesce(hivejob_lease_renew($1,"
+	rc = pg_send(c, TASK_RENEW, "SELECT coalesce(hivejob_lease_renew($1,"
 	    " $2::int, $3::float8, $4::jsonb), false)", 4, p);
 	free(kids);
 	return rc == 0;
@@ -304,6 +304,10 @@ lease_next_task(int phase)
 	if (phase == 0) {
 		if (!sup.acquired)
 			return send_acquire();
+		/* The LISTEN connection is down: renew here rather than lapse. */
+		if (now >= sup.next_renew_ms && !(sup.listen.state == PG_IDLE &&
+		    sup.listen.ready) && sup.listen.task != TASK_RENEW)
+			return send_renew(&sup.db);
 		if (!sup.cancels_checked && sup.nrunning > 0) {
 			struct buf b;
 			const char *p[1];
@@ -507,7 +511,7 @@ lease_renew_maybe(int64_t now)
 {
 	if (sup.acquired && sup.listen.state == PG_IDLE && sup.listen.ready &&
 	    now >= sup.next_renew_ms)
-		send_renew();
+		send_renew(&sup.listen);
 }
 
 /*
@@ -536,7 +540,8 @@ lease_next_timer(void)
 
 	if (sup.leased && sup.nrunning)
 		t = sup.lease_valid_ms - 1000;
-	if (sup.acquired && sup.listen.state == PG_IDLE && sup.next_renew_ms < t)
+	if (sup.acquired && (sup.listen.state == PG_IDLE || sup.db.state == PG_IDLE) &&
+	    sup.next_renew_ms < t)
 		t = sup.next_renew_ms;
 	if (sup.db.state == PG_IDLE) {
 		if (sup.next_leader_ms < t)

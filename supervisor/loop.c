@@ -127,6 +127,7 @@ timers(int64_t now)
 		sup.next_sweep_ms = now + 1000;
 		child_sweep_idle(now);
 	}
+	notify_tick(now);
 }
 
 static int64_t
@@ -146,6 +147,8 @@ next_timer(void)
 		t = sup.db.deadline_ms;
 	if (lease_next_timer() < t)
 		t = lease_next_timer();
+	if (notify_next_timer() < t)
+		t = notify_next_timer();
 	if (sup.stopping == 1 && sup.drain_deadline_ms < t)
 		t = sup.drain_deadline_ms;
 	return t;
@@ -164,8 +167,10 @@ loop_run(void)
 	for (;;) {
 		now = now_ms();
 		timers(now);
-		if (sup.stopping && sup.drain_deadline_ms == 0)
+		if (sup.stopping && sup.drain_deadline_ms == 0) {
 			sup.drain_deadline_ms = now + sup.conf->drain_timeout_ms;
+			notify_stopping();
+		}
 		if (sup.stopping == 1 && now >= sup.drain_deadline_ms) {
 			log_notice("drain timeout: killing %d job(s)", sup.nrunning);
 			sup.stopping = 2;

@@ -171,6 +171,7 @@ main(int argc, char **argv)
 	if ((sup.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
 		fatal("signalfd");
 	signal(SIGPIPE, SIG_IGN);
+	notify_init();
 
 	sup.children = xcalloc((size_t)sup.conf->max_children, sizeof(struct child));
 	for (i = 0; i < sup.conf->max_children; i++) {

@@ -43,68 +43,6 @@ static char		 markers[64];	/* a world-writable directory */
 
 /* ----- helpers ----- */
 
-/* A query's first value, "NULL" for SQL NULL. */
-static char *
-q(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s, *v;
-
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&s, fmt, ap) >= 0);
-	va_end(ap);
-	v = th_sql("%s", s);
-	free(s);
-	return v ? v : strdup("NULL");
-}
-
-static long
-qlong(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s, *v;
-	long	 n;
-
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&s, fmt, ap) >= 0);
-	va_end(ap);
-	v = th_sql("%s", s);
-	cr_assert_not_null(v, "NULL from %s", s);
-	n = atol(v);
-	free(v);
-	free(s);
-	return n;
-}
-
-/* Formatted text, not a query. */
-static char *
-fmt(const char *f, ...)
-{
-	va_list	 ap;
-	char	*s;
-
-	va_start(ap, f);
-	cr_assert(vasprintf(&s, f, ap) >= 0);
-	va_end(ap);
-	return s;
-}
-
-static long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static char *
-states(void)
-{
-	return q("SELECT string_agg(state || ':' || n, ' ') FROM (SELECT state, count(*) n"
-	    " FROM river_job GROUP BY state ORDER BY state) s");
-}
-
 /* Occurrences of text in d's current log. */
 static int
 log_count(const char *text)

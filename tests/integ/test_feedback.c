@@ -61,51 +61,6 @@ static const char	*http_timeout = "2s";	/* the kinds' */
 
 /* ----- helpers ----- */
 
-static char *
-fmt(const char *f, ...)
-{
-	va_list	 ap;
-	char	*s;
-
-	va_start(ap, f);
-	cr_assert(vasprintf(&s, f, ap) >= 0);
-	va_end(ap);
-	return s;
-}
-
-/* A query's first value, "NULL" for SQL NULL. */
-static char *
-q(const char *f, ...)
-{
-	va_list	 ap;
-	char	*s, *v;
-
-	va_start(ap, f);
-	cr_assert(vasprintf(&s, f, ap) >= 0);
-	va_end(ap);
-	v = th_sql("%s", s);
-	free(s);
-	return v ? v : strdup("NULL");
-}
-
-static long
-qlong(const char *f, ...)
-{
-	va_list	 ap;
-	char	*s, *v;
-	long	 n;
-
-	va_start(ap, f);
-	cr_assert(vasprintf(&s, f, ap) >= 0);
-	va_end(ap);
-	v = th_sql("%s", s);
-	cr_assert_not_null(v, "NULL from %s", s);
-	n = atol(v);
-	free(v);
-	free(s);
-	return n;
-}
-
 /* s as an SQL literal. */
 static char *
 lit(const char *s)

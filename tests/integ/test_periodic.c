@@ -45,61 +45,6 @@ TestSuite(periodic, .init = setup, .fini = teardown, .timeout = 180);
 
 /* ----- helpers ----- */
 
-/* A query's first value, "NULL" for SQL NULL. */
-static char *
-q(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s, *v;
-
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&s, fmt, ap) >= 0);
-	va_end(ap);
-	v = th_sql("%s", s);
-	free(s);
-	return v ? v : strdup("NULL");
-}
-
-static long
-qlong(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s, *v;
-	long	 n;
-
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&s, fmt, ap) >= 0);
-	va_end(ap);
-	v = th_sql("%s", s);
-	cr_assert_not_null(v, "NULL from %s", s);
-	n = atol(v);
-	free(v);
-	free(s);
-	return n;
-}
-
-/* Formatted text, not a query. */
-static char *
-fmt(const char *f, ...)
-{
-	va_list	 ap;
-	char	*s;
-
-	va_start(ap, f);
-	cr_assert(vasprintf(&s, f, ap) >= 0);
-	va_end(ap);
-	return s;
-}
-
-static long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static char *
 file_read(const char *path)
 {

@@ -67,52 +67,6 @@ teardown(void)
 
 TestSuite(runner_data, .init = setup, .fini = teardown, .timeout = 240);
 
-/* A query's first value, "NULL" for SQL NULL. */
-static char *
-q(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s, *v;
-
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&s, fmt, ap) >= 0);
-	va_end(ap);
-	v = th_sql("%s", s);
-	free(s);
-	return v ? v : strdup("NULL");
-}
-
-/* Formatted text, not a query. */
-static char *
-fmt(const char *f, ...)
-{
-	va_list	 ap;
-	char	*s;
-
-	va_start(ap, f);
-	cr_assert(vasprintf(&s, f, ap) >= 0);
-	va_end(ap);
-	return s;
-}
-
-static long
-qlong(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s, *v;
-	long	 n;
-
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&s, fmt, ap) >= 0);
-	va_end(ap);
-	v = th_sql("%s", s);
-	cr_assert_not_null(v, "NULL from %s", s);
-	n = atol(v);
-	free(v);
-	free(s);
-	return n;
-}
-
 /* How many times datawork ran job id (lines in its marker file). */
 static int
 runs(long id)

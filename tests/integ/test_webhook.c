@@ -45,51 +45,6 @@ static int		 trap_fd[2] = { -1, -1 };	/* listeners that must stay silent */
 
 /* ----- helpers ----- */
 
-/* A query's first value, "NULL" for SQL NULL. */
-static char *
-q(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s, *v;
-
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&s, fmt, ap) >= 0);
-	va_end(ap);
-	v = th_sql("%s", s);
-	free(s);
-	return v ? v : strdup("NULL");
-}
-
-static char *
-fmt(const char *f, ...)
-{
-	va_list	 ap;
-	char	*s;
-
-	va_start(ap, f);
-	cr_assert(vasprintf(&s, f, ap) >= 0);
-	va_end(ap);
-	return s;
-}
-
-static long
-qlong(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s, *v;
-	long	 n;
-
-	va_start(ap, fmt);
-	cr_assert(vasprintf(&s, fmt, ap) >= 0);
-	va_end(ap);
-	v = th_sql("%s", s);
-	cr_assert_not_null(v, "NULL from %s", s);
-	n = atol(v);
-	free(v);
-	free(s);
-	return n;
-}
-
 /* s as an SQL literal. */
 static char *
 lit(const char *s)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -479,4 +480,64 @@ th_wait_sql(const char *want, int seconds, const char *fmt, ...)
 	}
 	free(q);
 	return ok;
+}
+
+char *
+q(const char *f, ...)
+{
+	va_list	 ap;
+	char	*s, *v;
+
+	va_start(ap, f);
+	cr_assert(vasprintf(&s, f, ap) >= 0);
+	va_end(ap);
+	v = th_sql("%s", s);
+	free(s);
+	return v ? v : strdup("NULL");
+}
+
+long
+qlong(const char *f, ...)
+{
+	va_list	 ap;
+	char	*s, *v;
+	long	 n;
+
+	va_start(ap, f);
+	cr_assert(vasprintf(&s, f, ap) >= 0);
+	va_end(ap);
+	v = th_sql("%s", s);
+	cr_assert_not_null(v, "NULL from %s", s);
+	n = atol(v);
+	free(v);
+	free(s);
+	return n;
+}
+
+char *
+fmt(const char *f, ...)
+{
+	va_list	 ap;
+	char	*s;
+
+	va_start(ap, f);
+	cr_assert(vasprintf(&s, f, ap) >= 0);
+	va_end(ap);
+	return s;
+}
+
+long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *
+states(void)
+{
+	return q("SELECT string_agg(state || ':' || n, ' ') FROM (SELECT state, count(*) n"
+	    " FROM river_job GROUP BY state ORDER BY state) s");
 }

@@ -60,4 +60,13 @@ int	 th_root(void);
 int	 th_wait_sql(const char *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 
+/* Shorthands for tests: a query's first value ("NULL" for SQL NULL), the
+ * same as a number (NULL fails the test), formatted text, a monotonic
+ * clock, and the job counts by state ("available:3 completed:5"). */
+char	*q(const char *, ...) __attribute__((format(printf, 1, 2)));
+long	 qlong(const char *, ...) __attribute__((format(printf, 1, 2)));
+char	*fmt(const char *, ...) __attribute__((format(printf, 1, 2)));
+long	 mono_ms(void);
+char	*states(void);
+
 #endif
