@@ -30,12 +30,12 @@ COMMON_SRC	 = common/log.c common/util.c common/db.c common/migrate.c \
 SQL_FILES	 = sql/river/main.sql $(sort $(wildcard sql/hivejob/[0-9][0-9][0-9]_*.sql))
 CTL_SRC		 = ctl/hivejobctl.c ctl/table.c ctl/cmd_migrate.c ctl/cmd_enqueue.c \
 		   ctl/cmd_jobs.c ctl/cmd_ops.c ctl/cmd_queues.c ctl/cmd_sup.c \
-		   ctl/cmd_webhooks.c
+		   ctl/cmd_webhooks.c ctl/cmd_top.c
 
 SUP_SRC		 = supervisor/main.c supervisor/conf.c supervisor/priv.c \
 		   supervisor/loop.c supervisor/pgconn.c supervisor/jobs.c \
 		   supervisor/child.c supervisor/jobdoc.c supervisor/lease.c \
-		   supervisor/cron.c supervisor/notify.c
+		   supervisor/cron.c supervisor/notify.c supervisor/metrics.c
 RUNNER_SRC	 = runner/spawn.c runner/outcome.c
 WORKERS		 = $(B)/libexec/hivejob-noop $(B)/libexec/hivejob-webhook \
 		   $(B)/libexec/hivejob-embed $(B)/libexec/hivejob-sentiment
@@ -164,6 +164,21 @@ $(B)/fakeai/fakeai.js: tests/fakeai/fakeai.js
 	cp $< $@
 $(B)/tests/integ_test_feedback: $(FAKEAI)
 
+# The metrics test's validator: promtool from Debian's prometheus package,
+# unpacked under build/promtool, never installed.
+PROMTOOL	 = $(B)/promtool/usr/bin/promtool
+$(PROMTOOL):
+	@mkdir -p $(B)/promtool
+	@command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || \
+	    { echo "promtool: needs apt-get and dpkg-deb (Debian's prometheus package)" >&2; exit 69; }
+	cd $(B)/promtool && rm -f prometheus_*.deb && \
+	    { apt-get download prometheus || \
+	    { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get download prometheus; \
+	    else echo "promtool: apt-get download prometheus failed; run apt-get update as root" >&2; \
+	    exit 69; fi; }; } && dpkg-deb -x prometheus_*.deb . && rm -f prometheus_*.deb
+	test -x $@ && touch $@
+$(B)/tests/integ_test_metrics: $(PROMTOOL)
+
 # Workers that misbehave on purpose, for the runner's tests.
 $(B)/tests/workers/%: tests/workers/%.c
 	@mkdir -p $(@D)
@@ -224,11 +239,15 @@ install: all
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/hivejobd.service
 	install -m 0644 etc/hivejob.sysusers $(DESTDIR)$(SYSUSERSDIR)/hivejob.conf
 	install -m 0644 etc/hivejobd.conf.example $(DESTDIR)$(DATADIR)/hivejobd.conf.example
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 etc/hivejobctl.bash-completion \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/hivejobctl
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/hivejobctl $(DESTDIR)$(SBINDIR)/hivejobd
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/hivejobd.service $(DESTDIR)$(SYSUSERSDIR)/hivejob.conf
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR)
+	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/hivejobctl
 	@for m in $(MANPAGES); do s=$${m##*.}; b=$${m##*/}; \
 	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$$b; done
 

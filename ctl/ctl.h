@@ -58,6 +58,7 @@ int	cmd_stats(struct ctl *, int, char **);
 int	cmd_supervisors(struct ctl *, int, char **);
 int	cmd_ps(struct ctl *, int, char **);
 int	cmd_stuck(struct ctl *, int, char **);
+int	cmd_top(struct ctl *, int, char **);
 int	cmd_webhooks(struct ctl *, int, char **);
 int	cmd_deliveries(struct ctl *, int, char **);
 

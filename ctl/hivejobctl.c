@@ -55,6 +55,9 @@ static const struct ctl_cmd cmds[] = {
 	    "Supervisor leases: live ones and those expired within --since (1h)." },
 	{ "ps", cmd_ps, "ps [--json]",
 	    "Jobs running now, from the supervisors' lease snapshots." },
+	{ "top", cmd_top, "top [--interval DURATION] [--json]",
+	    "A live view, redrawn every --interval (1s): queues, jobs finalized in\n"
+	    "the last minute per kind, running jobs. One frame when stdout is no terminal." },
 	{ "stuck", cmd_stuck, "stuck [--json]",
 	    "Running jobs whose supervisor's lease lapsed, and running jobs\n"
 	    "claimed by another runner." },

@@ -289,6 +289,9 @@ child_start(struct job *j)
 	secrets_collect(c, k, j->input);
 	c->dirty = 1;
 	sup.nrunning++;
+	/* Queue wait: from scheduled_at until our claim. */
+	metrics_job_start(j->kind, j->scheduled_at && j->claimed_at > 0 ?
+	    j->claimed_at - strtod(j->scheduled_at, NULL) : 0);
 	log_debug("job=%lld kind=%s attempt=%d started pid=%d slot=%d",
 	    (long long)j->id, j->kind, j->attempt, (int)c->pid, c->slot);
 	/* Without apply the row's data is no longer needed: stay small. */
@@ -471,6 +474,8 @@ child_end(struct child *c, int wstatus, struct rusage *ru)
 	    (long long)c->job->id, c->job->kind, c->job->attempt, state,
 	    *o.class ? " class=" : "", o.class, (long long)e.wall_ms);
 	finish_add(c->job->id, b.data);
+	metrics_job_end(c->job->kind, metrics_outcome(state, c->job->attempt,
+	    c->job->max_attempts), o.class, e.wall_ms);
 
 	outcome_free(&o);
 	free(err);

@@ -42,7 +42,8 @@ enum section {
 	SEC_SUPERVISOR,
 	SEC_QUEUE,
 	SEC_KIND,
-	SEC_PERIODIC
+	SEC_PERIODIC,
+	SEC_METRICS
 };
 
 enum key_type {
@@ -115,6 +116,7 @@ static int	sqlname_valid(const char *);
 static int	set_queues(struct parser *, void *, const char *);
 static int	set_uid_base(struct parser *, void *, const char *);
 static int	set_isolation(struct parser *, void *, const char *);
+static int	set_textfile(struct parser *, void *, const char *);
 static int	set_exec(struct parser *, void *, const char *);
 static int	set_retry(struct parser *, void *, const char *);
 static int	set_name(struct parser *, const char *, const char *,
@@ -212,6 +214,13 @@ static const struct key_def kind_keys[] = {
 	{ "apply", K_SQLNAME, KIND_OFF(apply), 0, 0, NULL, NULL },
 	{ "apply_order", K_STR, KIND_OFF(apply_order), 1, 127, "1 to 127 bytes long",
 	    NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+static const struct key_def metrics_keys[] = {
+	{ "textfile", K_FN, 0, 0, 0, NULL, set_textfile },
+	{ "interval", K_DURATION, CONF_OFF(metrics_interval_ms), 1000,
+	    INT64_MAX, "at least 1s", NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -415,6 +424,8 @@ section_start(struct parser *p, char *name)
 		p->sec = SEC_DATABASE;
 	else if (strcmp(name, "supervisor") == 0)
 		p->sec = SEC_SUPERVISOR;
+	else if (strcmp(name, "metrics") == 0)
+		p->sec = SEC_METRICS;
 	else if (strncmp(name, "queue.", 6) == 0) {
 		if (name_check(p, "queue", name + 6) == -1)
 			return -1;
@@ -541,6 +552,10 @@ key_set(struct parser *p, const char *key, char *val)
 		break;
 	case SEC_SUPERVISOR:
 		defs = supervisor_keys;
+		base = p->conf;
+		break;
+	case SEC_METRICS:
+		defs = metrics_keys;
 		base = p->conf;
 		break;
 	case SEC_QUEUE:
@@ -723,6 +738,25 @@ set_isolation(struct parser *p, void *base, const char *val)
 	else
 		return p_error(p, "invalid isolation '%s' (use uid or "
 		    "same-uid)", val);
+	return 0;
+}
+
+/* The metrics file: an absolute path, or empty for none. */
+static int
+set_textfile(struct parser *p, void *base, const char *val)
+{
+	const char *c;
+
+	(void)base;
+	if (*val != '\0' && *val != '/')
+		return p_error(p, "textfile must be an absolute path or empty");
+	for (c = val; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return p_error(p, "textfile contains a control character");
+	if (*val != '\0' && val[strlen(val) - 1] == '/')
+		return p_error(p, "textfile must name a file, not a directory");
+	free(p->conf->metrics_textfile);
+	p->conf->metrics_textfile = xstrdup(val);
 	return 0;
 }
 
@@ -1335,6 +1369,8 @@ conf_load(const char *path, char *err, size_t errlen)
 	c->job_uid_base = 2100000;
 	c->isolation = ISOLATION_UID;
 	c->workdir = xstrdup("/run/hivejob");
+	c->metrics_textfile = xstrdup("");
+	c->metrics_interval_ms = 15 * 1000;
 	c->kill_grace_ms = 5000;
 	c->max_args = 1024 * 1024;
 	c->lease_ms = 10 * 1000;
@@ -1406,6 +1442,7 @@ conf_free(struct conf *c)
 	free(c->user);
 	free(c->libexec);
 	free(c->workdir);
+	free(c->metrics_textfile);
 	for (i = 0; i < c->nqueues; i++)
 		free(c->queues[i].name);
 	free(c->queues);

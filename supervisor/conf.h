@@ -7,6 +7,7 @@
  *                 max_args, lease, drain_timeout, max_interruptions,
  *                 keep_completed, keep_cancelled, keep_discarded
  *   [queue.NAME]  max_children
+ *   [metrics]     textfile, interval
  *   [periodic.NAME] kind, args, schedule, queue, timezone, catch_up,
  *                 priority, max_attempts
  *   [kind.NAME]   exec, timeout, memory, cpu, files, processes, fsize,
@@ -137,6 +138,9 @@ struct conf {
 	int64_t			 keep_discarded_ms;	/* 7d */
 	struct periodic_conf	*periodics;	/* [periodic.NAME] in file order */
 	int			 nperiodics;
+	/* [metrics] */
+	char			*metrics_textfile;	/* "" = off (default) */
+	int64_t			 metrics_interval_ms;	/* default 15s, min 1s */
 };
 
 struct conf	*conf_load(const char *, char *, size_t);

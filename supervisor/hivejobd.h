@@ -31,6 +31,7 @@ struct job {
 	int64_t		 args_len;
 	char		*metadata;
 	char		*scheduled_at;	/* unix seconds, as text */
+	double		 claimed_at;	/* unix seconds, our clock */
 	char		*input;		/* load's result, JSON text, or NULL */
 	int		 cancelled;	/* a cancel came during its load */
 };
@@ -211,6 +212,16 @@ int	 child_running_queue(const char *);
 void	 child_sweep_idle(int64_t);
 void	 child_sweep_all(void);
 int	 job_finish_early(struct job *, const char *, const char *, const char *);
+
+/* metrics.c */
+void	 metrics_reload(void);
+const char *metrics_outcome(const char *, int, int);
+void	 metrics_job_start(const char *, double);
+void	 metrics_job_end(const char *, const char *, const char *, int64_t);
+char	*metrics_text(void);
+int	 metrics_write(void);
+void	 metrics_tick(int64_t);
+int64_t	 metrics_next_timer(void);
 
 /* jobdoc.c */
 void	 json_str(struct buf *, const char *);

@@ -112,6 +112,8 @@ job_finish_early(struct job *j, const char *outcome, const char *class,
 	log_info("job=%lld kind=%s attempt=%d outcome=%s%s%s: %s", (long long)j->id,
 	    j->kind, j->attempt, outcome, *class ? " class=" : "", class, error);
 	finish_add(j->id, b.data);
+	metrics_job_end(j->kind, metrics_outcome(outcome, j->attempt,
+	    j->max_attempts), class, -1);
 	job_free(j);
 	return 0;
 }
@@ -602,8 +604,12 @@ static void
 claimed(PGresult *r)
 {
 	struct job	*j;
+	struct timespec	 ts;
+	double		 now_real;
 	int		 i, n = PQntuples(r);
 
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_real = ts.tv_sec + ts.tv_nsec / 1e9;
 	queue_full_batch |= n >= claim_asked;
 	for (i = 0; i < n; i++) {
 		j = xcalloc(1, sizeof(*j));
@@ -617,6 +623,7 @@ claimed(PGresult *r)
 		j->args_len = strtoll(PQgetvalue(r, i, 7), NULL, 10);
 		j->metadata = xstrdup(PQgetvalue(r, i, 8));
 		j->scheduled_at = xstrdup(PQgetvalue(r, i, 9));
+		j->claimed_at = now_real;
 		job_route(j);
 	}
 	if (claim_round >= sup.conf->nqueues) {

@@ -128,6 +128,7 @@ timers(int64_t now)
 		child_sweep_idle(now);
 	}
 	notify_tick(now);
+	metrics_tick(now);
 }
 
 static int64_t
@@ -149,6 +150,8 @@ next_timer(void)
 		t = lease_next_timer();
 	if (notify_next_timer() < t)
 		t = notify_next_timer();
+	if (metrics_next_timer() < t)
+		t = metrics_next_timer();
 	if (sup.stopping == 1 && sup.drain_deadline_ms < t)
 		t = sup.drain_deadline_ms;
 	return t;

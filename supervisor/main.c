@@ -86,6 +86,7 @@ conf_reload(void)
 #undef KEEP_NUM
 	sup.conf = n;
 	lease_reload();
+	metrics_reload();
 	sup.claim_queue_next = 0;
 	sup.claim_wanted = 1;
 	conf_free(o);
@@ -172,6 +173,7 @@ main(int argc, char **argv)
 		fatal("signalfd");
 	signal(SIGPIPE, SIG_IGN);
 	notify_init();
+	metrics_reload();
 
 	sup.children = xcalloc((size_t)sup.conf->max_children, sizeof(struct child));
 	for (i = 0; i < sup.conf->max_children; i++) {
@@ -194,6 +196,7 @@ main(int argc, char **argv)
 	    sup.conf->isolation == ISOLATION_SAME_UID ? " (same-uid: not isolated)" : "");
 	loop_run();
 	child_sweep_all();
+	(void)metrics_write();
 	log_notice("stopped after %llu job(s)", (unsigned long long)sup.jobs_done);
 	return EX_OK;
 }

@@ -1022,3 +1022,26 @@ Test(conf, unreadable_file)
 	cr_assert_eq(strlen(err), 4);
 	cr_assert_null(conf_load(dir, NULL, 0));
 }
+
+Test(conf, metrics)
+{
+	struct conf *c;
+
+	c = load("[database]\n");
+	cr_assert_str_eq(c->metrics_textfile, "");
+	cr_assert_eq(c->metrics_interval_ms, 15000);
+	conf_free(c);
+	c = load("[metrics]\ntextfile = /var/lib/node/hivejob.prom\ninterval = 1s\n");
+	cr_assert_str_eq(c->metrics_textfile, "/var/lib/node/hivejob.prom");
+	cr_assert_eq(c->metrics_interval_ms, 1000);
+	conf_free(c);
+	c = load("[metrics]\ntextfile =\n");
+	cr_assert_str_eq(c->metrics_textfile, "");
+	conf_free(c);
+	load_err("[metrics]\ntextfile = hivejob.prom\n", 2,
+	    "textfile must be an absolute path or empty");
+	load_err("[metrics]\ntextfile = /var/lib/node/\n", 2,
+	    "textfile must name a file, not a directory");
+	load_err("[metrics]\ninterval = 999ms\n", 2, "interval must be at least 1s");
+	load_err("[metrics]\nport = 9100\n", 2, "unknown key 'port' in [metrics]");
+}
