@@ -198,38 +198,48 @@ fail_rc:
 	return rc;
 }
 
+/* A line's applied and latest versions, and what an operator should know. */
+const char *
+migrate_line_state(const struct migrate_state *st, const char *line,
+    int *applied, int *latest)
+{
+	if (strcmp(line, "main") == 0) {
+		*applied = st->main_version;
+		*latest = RIVER_MAIN_VERSION;
+		if (st->main_version >= RIVER_MAIN_VERSION)
+			return "up to date";
+		if (st->main_version > 0)
+			return "behind: run River's migrator (river migrate-up)";
+		if (st->river_job_exists)
+			return "unknown: river_job without river_migration rows";
+		return "pending: hivejobctl migrate";
+	}
+	*applied = st->hivejob_version;
+	*latest = migrate_latest("hivejob");
+	if (*applied == *latest)
+		return "up to date";
+	if (*applied > *latest)
+		return "ahead of this hivejobctl";
+	return "pending: hivejobctl migrate";
+}
+
 int
 migrate_print_status(PGconn *conn, const char *schema, FILE *out)
 {
+	static const char *const lines[] = { "main", "hivejob" };
 	struct migrate_state	st;
-	int			rc, latest;
 	const char		*state;
+	int			rc, applied, latest;
+	size_t			i;
 
 	if ((rc = migrate_read_state(conn, schema, &st)) != MIGRATE_OK)
 		return rc;
 	fprintf(out, "schema   %s%s\n", schema,
 	    st.schema_exists ? "" : " (does not exist)");
 	fprintf(out, "%-8s %-8s %-8s %s\n", "LINE", "APPLIED", "LATEST", "STATE");
-
-	if (st.main_version >= RIVER_MAIN_VERSION)
-		state = "up to date";
-	else if (st.main_version > 0)
-		state = "behind: run River's migrator (river migrate-up)";
-	else if (st.river_job_exists)
-		state = "unknown: river_job without river_migration rows";
-	else
-		state = "pending: hivejobctl migrate";
-	fprintf(out, "%-8s %-8d %-8d %s\n", "main", st.main_version,
-	    RIVER_MAIN_VERSION, state);
-
-	latest = migrate_latest("hivejob");
-	if (st.hivejob_version == latest)
-		state = "up to date";
-	else if (st.hivejob_version > latest)
-		state = "ahead of this hivejobctl";
-	else
-		state = "pending: hivejobctl migrate";
-	fprintf(out, "%-8s %-8d %-8d %s\n", "hivejob", st.hivejob_version,
-	    latest, state);
+	for (i = 0; i < nitems(lines); i++) {
+		state = migrate_line_state(&st, lines[i], &applied, &latest);
+		fprintf(out, "%-8s %-8d %-8d %s\n", lines[i], applied, latest, state);
+	}
 	return MIGRATE_OK;
 }

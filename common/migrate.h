@@ -36,5 +36,7 @@ int	migrate_latest(const char *);
 int	migrate_read_state(PGconn *, const char *, struct migrate_state *);
 int	migrate_apply(PGconn *, const char *, FILE *);
 int	migrate_print_status(PGconn *, const char *, FILE *);
+const char *migrate_line_state(const struct migrate_state *, const char *, int *,
+	    int *);
 
 #endif

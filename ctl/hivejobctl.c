@@ -19,7 +19,7 @@
 #include "util.h"
 
 static const struct ctl_cmd cmds[] = {
-	{ "migrate", cmd_migrate, "migrate [--status]",
+	{ "migrate", cmd_migrate, "migrate [--status [--json]]",
 	    "Create River's tables where missing and apply hivejob's migrations;\n"
 	    "--status prints the versions and changes nothing." },
 	{ "enqueue", cmd_enqueue, "enqueue KIND ARGS_JSON [--queue Q] [--priority 1-4]"

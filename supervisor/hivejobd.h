@@ -95,7 +95,8 @@ enum pg_task {
 	TASK_CLEAN,
 	TASK_PERIODIC_READ,
 	TASK_PERIODIC_RUN,
-	TASK_RESIGN	/* at the end of a stop */
+	TASK_RESIGN,	/* at the end of a stop */
+	TASK_DEPTH	/* queue depth for the metrics */
 };
 
 struct pgconn {
@@ -222,6 +223,8 @@ char	*metrics_text(void);
 int	 metrics_write(void);
 void	 metrics_tick(int64_t);
 int64_t	 metrics_next_timer(void);
+int	 metrics_depth_due(int64_t);
+void	 metrics_depth_result(PGresult *);
 
 /* jobdoc.c */
 void	 json_str(struct buf *, const char *);

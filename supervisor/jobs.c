@@ -666,6 +666,27 @@ jobs_next_task(void)
 		return;
 	if (lease_next_task(2))
 		return;
+	if (!sup.stopping && metrics_depth_due(now)) {
+		struct buf	b;
+		const char	*p[1];
+		int		i;
+
+		buf_init(&b);
+		buf_addc(&b, '{');
+		for (i = 0; i < sup.conf->nqueues; i++) {
+			if (i)
+				buf_addc(&b, ',');
+			json_str(&b, sup.conf->queues[i].name);
+		}
+		buf_addc(&b, '}');
+		p[0] = b.data;
+		pg_send(&sup.db, TASK_DEPTH, "SELECT queue, state::text, count(*)"
+		    " FROM river_job WHERE queue = ANY($1::text[])"
+		    " AND state IN ('available', 'scheduled', 'retryable', 'running')"
+		    " GROUP BY 1, 2", 1, p);
+		buf_free(&b);
+		return;
+	}
 	if (now >= sup.next_queues_ms && !sup.stopping) {
 		struct buf	b;
 		const char	*p[1];
@@ -725,6 +746,9 @@ jobs_result(enum pg_task t, PGresult *r)
 	case TASK_PERIODIC_RUN:
 	case TASK_RESIGN:
 		lease_result(t, r);
+		break;
+	case TASK_DEPTH:
+		metrics_depth_result(r);
 		break;
 	case TASK_SETUP:
 		setup_done(r);

@@ -65,6 +65,18 @@ static int		 nks, other;
 static int64_t		 next_write_ms = INT64_MAX;
 static int		 write_failed;
 
+/*
+ * Queue depth: the pending states of the configured queues only, so the
+ * label set stays small; read from the database once per interval.
+ */
+static const char *const depth_states[] = {
+	"available", "scheduled", "retryable", "running"
+};
+#define NDEPTH		(sizeof(depth_states) / sizeof(depth_states[0]))
+static int64_t		*depth;		/* nqueues * NDEPTH; -1 = not read yet */
+static int		 ndepth_queues;
+static int64_t		 next_depth_ms;
+
 static struct kstat *
 kstat_find(const char *kind)
 {
@@ -79,7 +91,15 @@ kstat_find(const char *kind)
 /* At start and after a reload: counts carry over for kinds kept. */
 void
 metrics_reload(void)
-{
+{	int	d;
+
+	free(depth);
+	ndepth_queues = sup.conf->nqueues;
+	depth = xcalloc((size_t)ndepth_queues * NDEPTH, sizeof(*depth));
+	for (d = 0; d < ndepth_queues * (int)NDEPTH; d++)
+		depth[d] = -1;
+	next_depth_ms = 0;
+
 	struct kstat	*n;
 	int		 i, j, nn = 0;
 
@@ -287,6 +307,17 @@ metrics_text(void)
 		label(&b, ks[i].name);
 		buf_printf(&b, "} %.3f\n", ks[i].last_success);
 	}
+	header(&b, "hivejob_queue_depth", "gauge",
+	    "Jobs waiting or running in each configured queue, by state.");
+	for (i = 0; i < ndepth_queues && i < sup.conf->nqueues; i++)
+		for (j = 0; j < NDEPTH; j++) {
+			if (depth[i * NDEPTH + j] < 0)
+				continue;
+			buf_adds(&b, "hivejob_queue_depth{queue=");
+			label(&b, sup.conf->queues[i].name);
+			buf_printf(&b, ",state=\"%s\"} %lld\n", depth_states[j],
+			    (long long)depth[i * NDEPTH + j]);
+		}
 	header(&b, "hivejob_supervisor_info", "gauge",
 	    "Always 1: the supervisor's id and version as labels.");
 	buf_adds(&b, "hivejob_supervisor_info{id=");
@@ -369,4 +400,35 @@ int64_t
 metrics_next_timer(void)
 {
 	return next_write_ms;
+}
+
+/* Is a depth reading due? Only with a textfile to write it to. */
+int
+metrics_depth_due(int64_t now)
+{
+	if (sup.conf->metrics_textfile == NULL || *sup.conf->metrics_textfile == '\0' ||
+	    now < next_depth_ms)
+		return 0;
+	next_depth_ms = now + sup.conf->metrics_interval_ms;
+	return 1;
+}
+
+/* Rows of (queue, state, count); absent pairs are zero. */
+void
+metrics_depth_result(PGresult *r)
+{
+	int	i, k;
+	size_t	j;
+
+	for (k = 0; k < ndepth_queues * (int)NDEPTH; k++)
+		depth[k] = 0;
+	for (i = 0; i < PQntuples(r); i++)
+		for (k = 0; k < ndepth_queues && k < sup.conf->nqueues; k++) {
+			if (strcmp(PQgetvalue(r, i, 0), sup.conf->queues[k].name) != 0)
+				continue;
+			for (j = 0; j < NDEPTH; j++)
+				if (strcmp(PQgetvalue(r, i, 1), depth_states[j]) == 0)
+					depth[k * NDEPTH + j] = strtoll(PQgetvalue(r, i, 2),
+					    NULL, 10);
+		}
 }

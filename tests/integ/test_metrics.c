@@ -117,6 +117,8 @@ Test(metrics, textfile_counts_and_promtool)
 	    "--max-attempts", "1", NULL), 0);
 	cr_assert_eq(th_ctl(NULL, NULL, "enqueue", "mystery", "{}",
 	    "--max-attempts", "1", NULL), 0);
+	/* Waiting work, for the queue depth gauge. */
+	cr_assert_eq(th_ctl(NULL, NULL, "enqueue", "noop", "{}", "--at", "+1h", NULL), 0);
 	cr_assert(th_wait_sql("completed", 20, "SELECT state FROM river_job WHERE id = 1"),
 	    "%s", th_daemon_log(&d));
 	cr_assert(th_wait_sql("discarded", 20, "SELECT state FROM river_job WHERE id = 2"),
@@ -135,6 +137,8 @@ Test(metrics, textfile_counts_and_promtool)
 	want[nw++] = "hivejob_job_queue_wait_seconds_count{kind=\"fail\"} 1\n";
 	want[nw++] = "# TYPE hivejob_job_duration_seconds histogram\n";
 	want[nw++] = "\nhivejob_children_max ";
+	want[nw++] = "hivejob_queue_depth{queue=\"default\",state=\"scheduled\"} 1\n";
+	want[nw++] = "hivejob_queue_depth{queue=\"default\",state=\"available\"} 0\n";
 	want[nw++] = "\nhivejob_leader ";
 	w = fmt("hivejob_supervisor_info{id=\"%s\",version=\"", d.id);
 	want[nw++] = w;

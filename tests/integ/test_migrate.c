@@ -186,3 +186,16 @@ Test(migrate, unreachable_database)
 	cr_assert_eq(th_ctl(NULL, &err, "-d", "host=/nonexistent port=1", "migrate", NULL), 69);
 	cr_assert(strstr(err, "cannot connect"), "%s", err);
 }
+
+Test(migrate, status_json)
+{
+	char *out, *err;
+
+	cr_assert_eq(th_ctl(NULL, NULL, "migrate", NULL), 0);
+	cr_assert_eq(th_ctl(&out, &err, "migrate", "--status", "--json", NULL), 0, "%s", err);
+	cr_assert_str_eq(th_sql("SELECT format('%%s %%s %%s %%s', j->>'schema',"
+	    " j->'lines'->0->>'line', j->'lines'->0->>'applied', j->'lines'->1->>'current')"
+	    " FROM (SELECT '%s'::jsonb j) s", out), "public main 7 true");
+	cr_assert_eq(th_ctl(NULL, &err, "migrate", "--json", NULL), 64);
+	cr_assert(strstr(err, "--json goes with --status"), "%s", err);
+}
