@@ -29,7 +29,6 @@ static void	 child_end(struct child *, int, struct rusage *);
 static void	 secrets_collect(struct child *, const struct kind_conf *, const char *);
 static void	 secrets_walk(struct child *, json_object *, int);
 static char	*clean(const struct child *, const char *, size_t, size_t);
-static char	*retry_json(const struct kind_conf *);
 static char	*slot_dir(int);
 
 static char *
@@ -82,24 +81,6 @@ child_running_queue(const char *queue)
 	return n;
 }
 
-static char *
-retry_json(const struct kind_conf *k)
-{
-	struct buf	b;
-	int		i;
-
-	buf_init(&b);
-	if (k == NULL || k->retry == RETRY_EXPONENTIAL) {
-		buf_printf(&b, "{\"policy\":\"exponential\",\"cap\":%.3f}",
-		    (k ? k->retry_cap_ms : 3600000) / 1000.0);
-		return b.data;
-	}
-	buf_adds(&b, "{\"policy\":\"schedule\",\"steps\":[");
-	for (i = 0; i < k->nschedule; i++)
-		buf_printf(&b, "%s%.3f", i ? "," : "", k->schedule_ms[i] / 1000.0);
-	buf_adds(&b, "]}");
-	return b.data;
-}
 
 /*
  * Values the error text must never show: the kind's *_file settings, and

@@ -174,6 +174,9 @@ void	 pg_lost(struct pgconn *, const char *);
 int	 pg_send(struct pgconn *, enum pg_task, const char *, int, const char *const *);
 int	 pg_fd(const struct pgconn *);
 int	 pg_wants_write(const struct pgconn *);
+void	 pg_array_open(struct buf *);
+void	 pg_array_add(struct buf *, const char *);
+const char *pg_array_close(struct buf *);
 
 /* jobs.c */
 void	 jobs_on_connect(void);
@@ -230,5 +233,6 @@ void	 metrics_depth_result(PGresult *);
 void	 json_str(struct buf *, const char *);
 char	*jobdoc_build(const struct job *, const char *, int64_t);
 char	*jobdoc_settings(const struct kind_conf *, int);
+char	*retry_json(const struct kind_conf *);
 
 #endif

@@ -94,3 +94,23 @@ jobdoc_build(const struct job *j, const char *settings, int64_t deadline_s)
 	buf_adds(&b, "}\n");
 	return b.data;
 }
+
+/* The kind's retry policy for hivejob_retry_delay(); no kind: the default. */
+char *
+retry_json(const struct kind_conf *k)
+{
+	struct buf	b;
+	int		i;
+
+	buf_init(&b);
+	if (k == NULL || k->retry == RETRY_EXPONENTIAL) {
+		buf_printf(&b, "{\"policy\":\"exponential\",\"cap\":%.3f}",
+		    (k ? k->retry_cap_ms : 3600000) / 1000.0);
+		return b.data;
+	}
+	buf_adds(&b, "{\"policy\":\"schedule\",\"steps\":[");
+	for (i = 0; i < k->nschedule; i++)
+		buf_printf(&b, "%s%.3f", i ? "," : "", k->schedule_ms[i] / 1000.0);
+	buf_adds(&b, "]}");
+	return b.data;
+}

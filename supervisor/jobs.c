@@ -41,6 +41,7 @@ static void	loaded(PGresult *);
 static void	job_route(struct job *);
 static char	*known_ids(void);
 static void	list_push(struct job **, struct job *);
+static const char *queue_array(struct buf *);
 static void	job_cancel(int64_t);
 
 static void
@@ -88,22 +89,15 @@ int
 job_finish_early(struct job *j, const char *outcome, const char *class,
     const char *error)
 {
-	const struct kind_conf	*k = conf_kind(sup.conf, j->kind);
-	struct buf		 b;
-	int			 i;
+	struct buf	 b;
+	char		*retry = retry_json(conf_kind(sup.conf, j->kind));
 
 	buf_init(&b);
 	buf_printf(&b, "{\"id\":%lld,\"attempt\":%d,\"outcome\":\"%s\",\"error\":",
 	    (long long)j->id, j->attempt, outcome);
 	json_str(&b, error);
-	if (k && k->retry == RETRY_SCHEDULE) {
-		buf_adds(&b, ",\"retry\":{\"policy\":\"schedule\",\"steps\":[");
-		for (i = 0; i < k->nschedule; i++)
-			buf_printf(&b, "%s%.3f", i ? "," : "", k->schedule_ms[i] / 1000.0);
-		buf_adds(&b, "]}");
-	} else
-		buf_printf(&b, ",\"retry\":{\"policy\":\"exponential\",\"cap\":%.3f}",
-		    (k ? k->retry_cap_ms : 3600000) / 1000.0);
+	buf_printf(&b, ",\"retry\":%s", retry);
+	free(retry);
 	buf_adds(&b, ",\"meta\":{\"class\":");
 	json_str(&b, class);
 	buf_adds(&b, ",\"supervisor\":");
@@ -132,6 +126,18 @@ channel(const char *schema, const char *topic)
 		s[n] = '\0';
 	}
 	return s;
+}
+
+/* The configured queues' names as a text[] literal, in b. */
+static const char *
+queue_array(struct buf *b)
+{
+	int i;
+
+	pg_array_open(b);
+	for (i = 0; i < sup.conf->nqueues; i++)
+		pg_array_add(b, sup.conf->queues[i].name);
+	return pg_array_close(b);
 }
 
 /* Every job id we hold: the rows that are running because of us. */
@@ -488,12 +494,9 @@ send_claim(void)
 	if (q == NULL)
 		return 0;
 
-	buf_init(&full);
-	buf_init(&lim);
-	buf_init(&rem);
-	buf_addc(&full, '{');
-	buf_addc(&lim, '{');
-	buf_addc(&rem, '{');
+	pg_array_open(&full);
+	pg_array_open(&lim);
+	pg_array_open(&rem);
 	for (i = 0; i < sup.conf->nkinds; i++) {
 		const struct kind_conf *k = &sup.conf->kinds[i];
 		int used, left;
@@ -505,17 +508,15 @@ send_claim(void)
 			used += strcmp(j->kind, k->name) == 0;
 		left = k->max_children - used;
 		if (left <= 0) {
-			buf_addc(&full, full.len > 1 ? ',' : ' ');
-			json_str(&full, k->name);
+			pg_array_add(&full, k->name);
 		} else {
-			buf_adds(&lim, nk ? "," : "");
-			json_str(&lim, k->name);
+			pg_array_add(&lim, k->name);
 			buf_printf(&rem, "%s%d", nk ? "," : "", left);
 			nk++;
 		}
 	}
-	buf_addc(&full, '}');
-	buf_addc(&lim, '}');
+	pg_array_close(&full);
+	pg_array_close(&lim);
 	buf_addc(&rem, '}');
 	snprintf(n_s, sizeof(n_s), "%d", n);
 	snprintf(max_s, sizeof(max_s), "%llu", (unsigned long long)sup.conf->max_args);
@@ -638,7 +639,8 @@ claimed(PGresult *r)
 void
 jobs_next_task(void)
 {
-	int64_t now = now_ms();
+	struct buf	b;
+	int64_t		now = now_ms();
 
 	if (sup.db.state != PG_IDLE)
 		return;
@@ -667,19 +669,9 @@ jobs_next_task(void)
 	if (lease_next_task(2))
 		return;
 	if (!sup.stopping && metrics_depth_due(now)) {
-		struct buf	b;
-		const char	*p[1];
-		int		i;
+		const char *p[1];
 
-		buf_init(&b);
-		buf_addc(&b, '{');
-		for (i = 0; i < sup.conf->nqueues; i++) {
-			if (i)
-				buf_addc(&b, ',');
-			json_str(&b, sup.conf->queues[i].name);
-		}
-		buf_addc(&b, '}');
-		p[0] = b.data;
+		p[0] = queue_array(&b);
 		pg_send(&sup.db, TASK_DEPTH, "SELECT queue, state::text, count(*)"
 		    " FROM river_job WHERE queue = ANY($1::text[])"
 		    " AND state IN ('available', 'scheduled', 'retryable', 'running')"
@@ -688,20 +680,10 @@ jobs_next_task(void)
 		return;
 	}
 	if (now >= sup.next_queues_ms && !sup.stopping) {
-		struct buf	b;
-		const char	*p[1];
-		int		i;
+		const char *p[1];
 
 		sup.next_queues_ms = now + QUEUES_EVERY;
-		buf_init(&b);
-		buf_addc(&b, '{');
-		for (i = 0; i < sup.conf->nqueues; i++) {
-			if (i)
-				buf_addc(&b, ',');
-			json_str(&b, sup.conf->queues[i].name);
-		}
-		buf_addc(&b, '}');
-		p[0] = b.data;
+		p[0] = queue_array(&b);
 		pg_send(&sup.db, TASK_QUEUES,
 		    "INSERT INTO river_queue (name, updated_at)"
 		    " SELECT unnest($1::text[]), now()"

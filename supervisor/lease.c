@@ -386,15 +386,10 @@ lease_next_task(int phase)
 		int i;
 
 		sup.next_periodic_ms = now + PERIODIC_EVERY;
-		buf_init(&b);
-		buf_addc(&b, '{');
-		for (i = 0; i < sup.conf->nperiodics; i++) {
-			if (i)
-				buf_addc(&b, ',');
-			json_str(&b, sup.conf->periodics[i].name);
-		}
-		buf_addc(&b, '}');
-		p[0] = b.data;
+		pg_array_open(&b);
+		for (i = 0; i < sup.conf->nperiodics; i++)
+			pg_array_add(&b, sup.conf->periodics[i].name);
+		p[0] = pg_array_close(&b);
 		/* A row per call, so an empty table still says the time. */
 		/* Whole seconds rounded down: a run is never enqueued early. */
 		pg_send(&sup.db, TASK_PERIODIC_READ, "SELECT floor(extract(epoch FROM now()))::bigint,"

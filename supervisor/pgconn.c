@@ -165,3 +165,36 @@ pg_wants_write(const struct pgconn *c)
 		return c->want_write;
 	return PQflush(c->conn) == 1;
 }
+
+/*
+ * Postgres array literals, for text[] parameters: "{" on open, each
+ * element double-quoted with '"' and '\\' escaped, "}" on close. Names
+ * from the configuration may hold commas, blanks or quotes.
+ */
+void
+pg_array_open(struct buf *b)
+{
+	buf_init(b);
+	buf_addc(b, '{');
+}
+
+void
+pg_array_add(struct buf *b, const char *s)
+{
+	if (b->len > 1)
+		buf_addc(b, ',');
+	buf_addc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_addc(b, '\\');
+		buf_addc(b, *s);
+	}
+	buf_addc(b, '"');
+}
+
+const char *
+pg_array_close(struct buf *b)
+{
+	buf_addc(b, '}');
+	return b->data;
+}

@@ -176,6 +176,7 @@ static const struct word *word_find(const struct vader *, const char *, size_t);
 static const struct word *ngram_find(const struct vader *, const struct tok *,
 			    size_t);
 static char		*slurp(const char *, char *, size_t);
+static char		*line_cut(char **);
 static int		 parse_number(const char *, double *);
 static int		 load_lexicon(struct vader *, char *, const char *,
 			    char *, size_t);
@@ -378,6 +379,28 @@ parse_number(const char *s, double *out)
 }
 
 /*
+ * The next line of a file read whole, cut in place and without its
+ * trailing blanks and CR; NULL at the end.
+ */
+static char *
+line_cut(char **cur)
+{
+	char *line = *cur, *next, *end;
+
+	if (*line == '\0')
+		return NULL;
+	if ((next = strchr(line, '\n')) != NULL)
+		*next++ = '\0';
+	else
+		next = line + strlen(line);
+	*cur = next;
+	end = line + strlen(line);
+	while (end > line && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		*--end = '\0';
+	return line;
+}
+
+/*
  * Lines of TOKEN<TAB>MEAN<TAB>...; a later line for the same token wins,
  * as in a Python dict. Fields point into data, which the caller keeps.
  */
@@ -385,23 +408,15 @@ static int
 load_lexicon(struct vader *v, char *data, const char *name, char *err,
     size_t errlen)
 {
-	char		*line, *next, *key, *val, *end;
+	char		*line, *cur, *key, *val, *end;
 	struct word	*w;
 	double		 d;
 	size_t		 lineno = 0;
 
-	for (line = data; *line != '\0'; line = next) {
+	for (cur = data; (line = line_cut(&cur)) != NULL;) {
 		lineno++;
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
 		while (*line == ' ' || *line == '\t' || *line == '\r')
 			line++;
-		end = line + strlen(line);
-		while (end > line && (end[-1] == ' ' || end[-1] == '\t' ||
-		    end[-1] == '\r'))
-			*--end = '\0';
 		if (*line == '\0')
 			continue;
 		key = line;
@@ -431,21 +446,13 @@ static int
 load_emoji(struct vader *v, char *data, const char *name, char *err,
     size_t errlen)
 {
-	char			*line, *next, *desc, *end;
+	char			*line, *cur, *desc, *end;
 	const unsigned char	*k;
 	size_t			 lineno = 0, n, cap = 0, i, j;
 	uint32_t		 cp;
 
-	for (line = data; *line != '\0'; line = next) {
+	for (cur = data; (line = line_cut(&cur)) != NULL;) {
 		lineno++;
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
-		end = line + strlen(line);
-		while (end > line && (end[-1] == ' ' || end[-1] == '\t' ||
-		    end[-1] == '\r'))
-			*--end = '\0';
 		if (*line == '\0')
 			continue;
 		if ((desc = strchr(line, '\t')) == NULL) {
@@ -489,21 +496,13 @@ static int
 load_phrases(struct vader *v, char *data, const char *name, char *err,
     size_t errlen)
 {
-	char		*line, *next, *val, *end, *p, *q, *sp;
+	char		*line, *cur, *val, *p, *q, *sp;
 	struct phrase	*ph;
 	struct word	*w;
 	size_t		 lineno = 0, cap = 0, i;
 
-	for (line = data; *line != '\0'; line = next) {
+	for (cur = data; (line = line_cut(&cur)) != NULL;) {
 		lineno++;
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
-		end = line + strlen(line);
-		while (end > line && (end[-1] == ' ' || end[-1] == '\t' ||
-		    end[-1] == '\r'))
-			*--end = '\0';
 		if (*line == '\0' || *line == '#')
 			continue;
 		if ((val = strchr(line, '\t')) == NULL)
