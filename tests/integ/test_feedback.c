@@ -51,9 +51,7 @@
 #define UTF8_SHA	"602a39d74d711b3e4c36c2290e20e0232621480db51d92073745e0751d537b95"
 
 static struct th_daemon	 d;
-static pid_t		 ai_pid;
-static int		 ai_port;
-static int		 ai_out = -1;
+static struct th_server	 ai = { 0, 0, -1 };
 static char		 tdir[64];
 static char		 ai_log[128];
 static char		 keyfile[128];
@@ -105,138 +103,31 @@ static void
 ai_start(void)
 {
 	const char	*argv[] = { "node", fakeai_js(), "--log", ai_log, NULL };
-	char		 buf[64], *errpath;
-	int		 p[2];
-	size_t		 len = 0;
-	ssize_t		 r;
-	struct pollfd	 pfd;
-	struct timespec	 t0, t1;
+	char		*errpath;
 
 	errpath = fmt("%s/fakeai.err", tdir);
-	cr_assert(pipe2(p, O_CLOEXEC) == 0);
-	ai_pid = fork();
-	cr_assert(ai_pid >= 0);
-	if (ai_pid == 0) {
-		int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(p[1], 1);
-		if (fd != -1)
-			dup2(fd, 2);
-		execvp("node", (char *const *)argv);
-		dprintf(2, "exec node: %s\n", strerror(errno));
-		_exit(127);
-	}
-	close(p[1]);
-	ai_out = p[0];
-	/* The first line is the port. */
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		pfd = (struct pollfd){ .fd = ai_out, .events = POLLIN };
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		cr_assert(t1.tv_sec - t0.tv_sec < 20, "fakeai printed no port");
-		if (poll(&pfd, 1, 500) <= 0)
-			continue;
-		r = read(ai_out, buf + len, sizeof(buf) - 1 - len);
-		if (r <= 0) {
-			char *err = NULL;
-			FILE *f = fopen(errpath, "r");
-			size_t cap = 0;
-
-			if (f) {
-				if (getdelim(&err, &cap, '\0', f) == -1)
-					err = NULL;
-				fclose(f);
-			}
-			cr_assert_fail("fakeai exited before printing its port:\n%s",
-			    err ? err : "");
-		}
-		len += (size_t)r;
-		buf[len] = '\0';
-		if (strchr(buf, '\n'))
-			break;
-		cr_assert(len < sizeof(buf) - 1);
-	}
-	ai_port = atoi(buf);
-	cr_assert(ai_port > 0 && ai_port < 65536, "port: %s", buf);
+	th_server_start(&ai, argv, errpath);
 	free(errpath);
 }
 
 static void
 ai_stop(void)
 {
-	int st, i;
-
-	if (ai_pid <= 0)
-		return;
-	kill(ai_pid, SIGTERM);
-	for (i = 0; i < 40; i++) {
-		if (waitpid(ai_pid, &st, WNOHANG) == ai_pid)
-			break;
-		usleep(50000);
-	}
-	if (i == 40) {
-		kill(ai_pid, SIGKILL);
-		waitpid(ai_pid, &st, 0);
-	}
-	ai_pid = 0;
-	if (ai_out != -1)
-		close(ai_out);
-	ai_out = -1;
+	th_server_stop(&ai);
 }
 
 /* POST a JSON object to the server's control endpoint. */
 static void
 ai_control(const char *json)
 {
-	struct sockaddr_in	 sa;
-	char			*req, reply[1024];
-	size_t			 len = 0;
-	ssize_t			 r;
-	int			 fd;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)ai_port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1);
-	cr_assert(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0,
-	    "connect to fakeai: %s", strerror(errno));
-	req = fmt("POST /_control HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-	    "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-	    strlen(json), json);
-	cr_assert(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
-	while (len < sizeof(reply) - 1 &&
-	    (r = read(fd, reply + len, sizeof(reply) - 1 - len)) > 0)
-		len += (size_t)r;
-	reply[len] = '\0';
-	close(fd);
-	cr_assert(strncmp(reply, "HTTP/1.1 200", 12) == 0, "control %s: %s", json, reply);
-	free(req);
+	th_server_control(&ai, json);
 }
 
 /* Every request the server recorded, oldest first (a new array). */
 static json_object *
 ai_reqs(void)
 {
-	json_object	*a = json_object_new_array(), *o;
-	FILE		*f = fopen(ai_log, "r");
-	char		*line = NULL;
-	size_t		 cap = 0;
-	ssize_t		 n;
-
-	if (f == NULL)
-		return a;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] != '\n')
-			break;		/* being written */
-		o = json_tokener_parse(line);
-		cr_assert_not_null(o, "fakeai log line: %s", line);
-		json_object_array_add(a, o);
-	}
-	free(line);
-	fclose(f);
-	return a;
+	return th_jsonl(ai_log);
 }
 
 static int
@@ -525,7 +416,7 @@ ai_daemon(const char *emodel, const char *eextra, const char *cextra)
 	    "allow_cidrs = 127.0.0.1/32\n"
 	    "http_timeout = %s\n"
 	    "retry = schedule 0 10s 1m\n"
-	    "%s\n", ai_port, emodel, keyfile, http_timeout, eextra, ai_port, keyfile,
+	    "%s\n", ai.port, emodel, keyfile, http_timeout, eextra, ai.port, keyfile,
 	    http_timeout, cextra);
 }
 

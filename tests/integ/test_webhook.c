@@ -36,9 +36,7 @@
 #define SECRET3	"whsec_DjzVHCXgGrNH1q/E1SHXZhXyGhs4Z0g8kh5HMgxBp4g="
 
 static struct th_daemon	 d;
-static pid_t		 rcv_pid;
-static int		 rcv_port;
-static int		 rcv_out = -1;		/* the receiver's stdout */
+static struct th_server	 rcv = { 0, 0, -1 };	/* the receiver */
 static char		 rcv_dir[64];
 static char		 rcv_log[128];
 static int		 trap_fd[2] = { -1, -1 };	/* listeners that must stay silent */
@@ -97,12 +95,8 @@ static void
 rcv_start(const char *mode, const char *const *secrets, const char *const *probes)
 {
 	const char	*argv[32];
-	char		 buf[64], *errpath;
-	int		 p[2], n = 0, i;
-	size_t		 len = 0;
-	ssize_t		 r;
-	struct pollfd	 pfd;
-	struct timespec	 t0, t1;
+	char		*errpath;
+	int		 n = 0, i;
 
 	argv[n++] = "node";
 	argv[n++] = receiver_js();
@@ -121,130 +115,28 @@ rcv_start(const char *mode, const char *const *secrets, const char *const *probe
 	argv[n] = NULL;
 
 	errpath = fmt("%s/receiver.err", rcv_dir);
-	cr_assert(pipe2(p, O_CLOEXEC) == 0);
-	rcv_pid = fork();
-	cr_assert(rcv_pid >= 0);
-	if (rcv_pid == 0) {
-		int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(p[1], 1);
-		if (fd != -1)
-			dup2(fd, 2);
-		execvp("node", (char *const *)argv);
-		dprintf(2, "exec node: %s\n", strerror(errno));
-		_exit(127);
-	}
-	close(p[1]);
-	rcv_out = p[0];
-	/* The first line is the port. */
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		pfd = (struct pollfd){ .fd = rcv_out, .events = POLLIN };
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		cr_assert(t1.tv_sec - t0.tv_sec < 20, "the receiver printed no port");
-		if (poll(&pfd, 1, 500) <= 0)
-			continue;
-		r = read(rcv_out, buf + len, sizeof(buf) - 1 - len);
-		if (r <= 0) {
-			char *err = NULL;
-			FILE *f = fopen(errpath, "r");
-			size_t cap = 0;
-
-			if (f) {
-				if (getdelim(&err, &cap, '\0', f) == -1)
-					err = NULL;
-				fclose(f);
-			}
-			cr_assert_fail("the receiver exited before printing its port:\n%s",
-			    err ? err : "");
-		}
-		len += (size_t)r;
-		buf[len] = '\0';
-		if (strchr(buf, '\n'))
-			break;
-		cr_assert(len < sizeof(buf) - 1);
-	}
-	rcv_port = atoi(buf);
-	cr_assert(rcv_port > 0 && rcv_port < 65536, "port: %s", buf);
+	th_server_start(&rcv, argv, errpath);
 	free(errpath);
 }
 
 static void
 rcv_stop(void)
 {
-	int st, i;
-
-	if (rcv_pid <= 0)
-		return;
-	kill(rcv_pid, SIGTERM);
-	for (i = 0; i < 40; i++) {
-		if (waitpid(rcv_pid, &st, WNOHANG) == rcv_pid)
-			break;
-		usleep(50000);
-	}
-	if (i == 40) {
-		kill(rcv_pid, SIGKILL);
-		waitpid(rcv_pid, &st, 0);
-	}
-	rcv_pid = 0;
-	if (rcv_out != -1)
-		close(rcv_out);
-	rcv_out = -1;
+	th_server_stop(&rcv);
 }
 
 /* POST a JSON object to the receiver's control endpoint. */
 static void
 rcv_control(const char *json)
 {
-	struct sockaddr_in	 sa;
-	char			*req, reply[1024];
-	size_t			 len = 0;
-	ssize_t			 r;
-	int			 fd;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)rcv_port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1);
-	cr_assert(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0,
-	    "connect to the receiver: %s", strerror(errno));
-	req = fmt("POST /_control HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-	    "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-	    strlen(json), json);
-	cr_assert(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
-	while (len < sizeof(reply) - 1 &&
-	    (r = read(fd, reply + len, sizeof(reply) - 1 - len)) > 0)
-		len += (size_t)r;
-	reply[len] = '\0';
-	close(fd);
-	cr_assert(strncmp(reply, "HTTP/1.1 200", 12) == 0, "control %s: %s", json, reply);
-	free(req);
+	th_server_control(&rcv, json);
 }
 
 /* Every request the receiver recorded, oldest first (a new array). */
 static json_object *
 rcv_reqs(void)
 {
-	json_object	*a = json_object_new_array(), *o;
-	FILE		*f = fopen(rcv_log, "r");
-	char		*line = NULL;
-	size_t		 cap = 0;
-	ssize_t		 n;
-
-	if (f == NULL)
-		return a;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] != '\n')
-			break;		/* being written */
-		o = json_tokener_parse(line);
-		cr_assert_not_null(o, "receiver log line: %s", line);
-		json_object_array_add(a, o);
-	}
-	free(line);
-	fclose(f);
-	return a;
+	return th_jsonl(rcv_log);
 }
 
 static int
@@ -387,7 +279,7 @@ static char *
 hook(const char *path, const char *secret)
 {
 	return q("INSERT INTO webhooks (url, secret) VALUES ('http://127.0.0.1:%d%s', '%s')"
-	    " RETURNING id", rcv_port, path, secret);
+	    " RETURNING id", rcv.port, path, secret);
 }
 
 static char *
@@ -687,7 +579,7 @@ Test(webhook, a_redirect_is_not_followed)
 	wid = hook("/302", SECRET);
 	j = enqueue(wid, "evt_302", "{}", NULL, 1);
 	wait_state(j, "discarded", 30);
-	loc = fmt("http://127.0.0.1:%d/200?redirected=1", rcv_port);
+	loc = fmt("http://127.0.0.1:%d/200?redirected=1", rcv.port);
 	cr_assert_str_eq(job_row(j), fmt("discarded|1|bad_response|HTTP 302: redirect not "
 	    "followed (302 to %s)", loc));
 	usleep(500000);

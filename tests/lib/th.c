@@ -1,3 +1,10 @@
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -6,12 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <json-c/json.h>
 
 #include "th.h"
 
@@ -540,4 +546,143 @@ states(void)
 {
 	return q("SELECT string_agg(state || ':' || n, ' ') FROM (SELECT state, count(*) n"
 	    " FROM river_job GROUP BY state ORDER BY state) s");
+}
+
+/*
+ * A helper server for tests (node and a script): argv[0] is run from PATH,
+ * its stderr goes to errpath, and the first line it prints is its port.
+ */
+void
+th_server_start(struct th_server *s, const char *const *argv, const char *errpath)
+{
+	char		 buf[64];
+	int		 p[2];
+	size_t		 len = 0;
+	ssize_t		 r;
+	struct pollfd	 pfd;
+	struct timespec	 t0, t1;
+
+	cr_assert(pipe2(p, O_CLOEXEC) == 0);
+	s->pid = fork();
+	cr_assert(s->pid >= 0);
+	if (s->pid == 0) {
+		int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(p[1], 1);
+		if (fd != -1)
+			dup2(fd, 2);
+		execvp(argv[0], (char *const *)argv);
+		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	s->out = p[0];
+	/* The first line is the port. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		pfd = (struct pollfd){ .fd = s->out, .events = POLLIN };
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		cr_assert(t1.tv_sec - t0.tv_sec < 20, "%s printed no port", argv[1]);
+		if (poll(&pfd, 1, 500) <= 0)
+			continue;
+		r = read(s->out, buf + len, sizeof(buf) - 1 - len);
+		if (r <= 0) {
+			char *err = NULL;
+			FILE *f = fopen(errpath, "r");
+			size_t cap = 0;
+
+			if (f) {
+				if (getdelim(&err, &cap, '\0', f) == -1)
+					err = NULL;
+				fclose(f);
+			}
+			cr_assert_fail("%s exited before printing its port:\n%s",
+			    argv[1], err ? err : "");
+		}
+		len += (size_t)r;
+		buf[len] = '\0';
+		if (strchr(buf, '\n'))
+			break;
+		cr_assert(len < sizeof(buf) - 1);
+	}
+	s->port = atoi(buf);
+	cr_assert(s->port > 0 && s->port < 65536, "port: %s", buf);
+}
+
+void
+th_server_stop(struct th_server *s)
+{
+	int st, i;
+
+	if (s->pid <= 0)
+		return;
+	kill(s->pid, SIGTERM);
+	for (i = 0; i < 40; i++) {
+		if (waitpid(s->pid, &st, WNOHANG) == s->pid)
+			break;
+		usleep(50000);
+	}
+	if (i == 40) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, &st, 0);
+	}
+	s->pid = 0;
+	if (s->out != -1)
+		close(s->out);
+	s->out = -1;
+}
+
+/* POST a JSON object to the server's control endpoint, /_control. */
+void
+th_server_control(const struct th_server *s, const char *json)
+{
+	struct sockaddr_in	 sa;
+	char			*req, reply[1024];
+	size_t			 len = 0;
+	ssize_t			 r;
+	int			 fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)s->port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1);
+	cr_assert(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0,
+	    "connect to the helper server: %s", strerror(errno));
+	req = fmt("POST /_control HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+	    "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    strlen(json), json);
+	cr_assert(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+	while (len < sizeof(reply) - 1 &&
+	    (r = read(fd, reply + len, sizeof(reply) - 1 - len)) > 0)
+		len += (size_t)r;
+	reply[len] = '\0';
+	close(fd);
+	cr_assert(strncmp(reply, "HTTP/1.1 200", 12) == 0, "control %s: %s", json, reply);
+	free(req);
+}
+
+/* A JSON-lines log as an array, skipping a last line still being written. */
+json_object *
+th_jsonl(const char *path)
+{
+	json_object	*a = json_object_new_array(), *o;
+	FILE		*f = fopen(path, "r");
+	char		*line = NULL;
+	size_t		 cap = 0;
+	ssize_t		 n;
+
+	if (f == NULL)
+		return a;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n')
+			break;		/* being written */
+		o = json_tokener_parse(line);
+		cr_assert_not_null(o, "%s: %s", path, line);
+		json_object_array_add(a, o);
+	}
+	free(line);
+	fclose(f);
+	return a;
 }

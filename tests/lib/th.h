@@ -7,6 +7,7 @@
 #define HIVEJOB_TH_H
 
 #include <libpq-fe.h>
+#include <json-c/json.h>
 
 void	 th_db_fresh(void);
 const char *th_db_name(void);
@@ -59,6 +60,17 @@ const char *th_prefix(void);
 int	 th_root(void);
 int	 th_wait_sql(const char *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
+
+struct th_server {
+	pid_t	pid;
+	int	port;
+	int	out;		/* its stdout; -1 when none */
+};
+
+void	 th_server_start(struct th_server *, const char *const *, const char *);
+void	 th_server_stop(struct th_server *);
+void	 th_server_control(const struct th_server *, const char *);
+json_object *th_jsonl(const char *);
 
 /* Shorthands for tests: a query's first value ("NULL" for SQL NULL), the
  * same as a number (NULL fails the test), formatted text, a monotonic
